@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Growable byte buffers with a hard upper bound (for non-secret data). */
+#ifndef CUSTOS_BUF_H
+#define CUSTOS_BUF_H
+
+#include <stddef.h>
+
+#include "custos/err.h"
+
+/*
+ * A buf owns heap memory that grows on demand up to `max` bytes; an append
+ * that would pass `max` fails with -ERR_TOO_LONG and leaves the buffer as it
+ * was.  Never put secrets in a buf: use struct secbuf.
+ */
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+/* Embed-style lifecycle: init takes the bound; fini frees (and accepts a zeroed buf). */
+void buf_init(struct buf *b, size_t max);
+void buf_fini(struct buf *b);
+
+MUST_CHECK int buf_append(struct buf *b, const void *src, size_t len);
+MUST_CHECK int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drop the first n bytes (n <= len), keeping the rest. */
+void buf_consume(struct buf *b, size_t n);
+void buf_reset(struct buf *b);
+
+#endif
