@@ -1,1 +1,497 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* The Unix-socket front of vaultd: accept, identify by SO_PEERCRED, frame, answer in order. */
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "custos/log.h"
+#include "custos/ndjson.h"
+#include "dispatch.h"
+#include "scopes.h"
+#include "vaultd.h"
+
+/* Stop reading from a client with this many unanswered requests (resume when drained). */
+#define CONN_MAX_INFLIGHT 64u
+
+struct conn {
+    uv_pipe_t pipe;
+    struct vaultd *vd;
+    struct conn *next, *prev;
+    struct ndjson_reader reader;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+    const struct vconf_principal *principal;
+    bool self;            /* the daemon's own uid with allow_self */
+    struct req *rq_head, *rq_tail;
+    unsigned inflight;
+    bool reading;
+    bool closing;
+    size_t out_pending;   /* bytes queued in uv_write and not yet written */
+    unsigned long id;     /* for logs */
+};
+
+struct out {
+    uv_write_t w;
+    struct conn *conn;
+    size_t len;
+    char data[];
+};
+
+static unsigned long next_conn_id = 1;
+
+static void conn_close(struct conn *c, const char *why);
+static void conn_read_start(struct conn *c);
+
+static void conn_free(struct conn *c)
+{
+    ndjson_reader_fini(&c->reader);
+    free(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    struct vaultd *vd = c->vd;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        vd->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    vd->n_conns--;
+    /* Requests still in the writer keep running; they just lose their connection. */
+    for (struct req *rq = c->rq_head; rq;) {
+        struct req *n = rq->conn_next;
+        rq->conn = NULL;
+        rq->conn_next = NULL;
+        if (rq->done)
+            req_free(rq);
+        rq = n;
+    }
+    conn_free(c);
+    if (vd->stopping)
+        vaultd_close(vd);
+}
+
+static void conn_close(struct conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    log_debug("conn=%lu closed: %s", c->id, why);
+    uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct out *o = (struct out *)w;
+    struct conn *c = o->conn;
+
+    c->out_pending -= o->len;
+    /* Answers may hold a released secret: wipe before the memory goes back. */
+    sodium_memzero(o->data, o->len);
+    free(o);
+    if (status < 0 && !c->closing)
+        conn_close(c, uv_strerror(status));
+}
+
+static void conn_send(struct conn *c, json_t *msg)
+{
+    struct buf b;
+    struct out *o;
+    uv_buf_t ub;
+    int r;
+
+    if (c->closing)
+        return;
+    buf_init(&b, NDJSON_LINE_HARD_MAX);
+    if ((r = ndjson_encode(msg, &b)) != 0) {
+        log_err_r(r, "conn=%lu cannot encode answer", c->id);
+        goto out;
+    }
+    if (c->out_pending + b.len > c->vd->conf->max_pending_output) {
+        log_warn("conn=%lu pending=%zu: client does not read its answers, disconnecting", c->id,
+                 c->out_pending);
+        conn_close(c, "output limit");
+        goto out;
+    }
+    o = malloc(sizeof(*o) + b.len);
+    if (!o) {
+        conn_close(c, "out of memory");
+        goto out;
+    }
+    o->conn = c;
+    o->len = b.len;
+    memcpy(o->data, b.data, b.len);
+    ub = uv_buf_init(o->data, (unsigned)o->len);
+    if ((r = uv_write(&o->w, (uv_stream_t *)&c->pipe, &ub, 1, on_written)) < 0) {
+        log_warn("conn=%lu write: %s", c->id, uv_strerror(r));
+        sodium_memzero(o->data, o->len);
+        free(o);
+        conn_close(c, "write failed");
+        goto out;
+    }
+    c->out_pending += o->len;
+out:
+    if (b.data)
+        sodium_memzero(b.data, b.len);
+    buf_fini(&b);
+}
+
+static void send_answer(struct conn *c, json_t *id, int err, const char *msg, json_t *result)
+{
+    json_t *ans = json_object();
+
+    json_object_set(ans, "id", id ? id : json_null());
+    if (err) {
+        json_t *e = json_object();
+        json_object_set_new(e, "code", json_string(err_name(err)));
+        json_object_set_new(e, "message", json_string(msg && *msg ? msg : err_str(err)));
+        json_object_set_new(ans, "error", e);
+    } else {
+        json_object_set(ans, "result", result ? result : json_object());
+    }
+    conn_send(c, ans);
+    json_decref(ans);
+}
+
+void req_free(struct req *rq)
+{
+    if (!rq)
+        return;
+    json_decref(rq->id);
+    json_decref(rq->args);
+    json_decref(rq->result);
+    json_decref(rq->new_desc);
+    secbuf_free(rq->new_kek);
+    secbuf_free(rq->new_dek);
+    audit_free(rq->new_audit);
+    free(rq);
+}
+
+/* Write every finished answer at the head of the connection's queue, in order. */
+static void conn_flush(struct conn *c)
+{
+    while (c->rq_head && c->rq_head->done) {
+        struct req *rq = c->rq_head;
+
+        c->rq_head = rq->conn_next;
+        if (!c->rq_head)
+            c->rq_tail = NULL;
+        c->inflight--;
+        send_answer(c, rq->id, rq->err, rq->errmsg, rq->result);
+        req_free(rq);
+    }
+    if (!c->closing && !c->reading && c->inflight < CONN_MAX_INFLIGHT / 2)
+        conn_read_start(c);
+}
+
+void server_req_done(struct vaultd *vd, struct req *rq)
+{
+    (void)vd;
+    rq->done = true;
+    if (!rq->conn) {
+        req_free(rq); /* its client left */
+        return;
+    }
+    if (!rq->conn->closing)
+        conn_flush(rq->conn);
+}
+
+static void conn_enqueue(struct conn *c, struct req *rq)
+{
+    rq->conn = c;
+    if (c->rq_tail)
+        c->rq_tail->conn_next = rq;
+    else
+        c->rq_head = rq;
+    c->rq_tail = rq;
+    c->inflight++;
+    if (c->inflight >= CONN_MAX_INFLIGHT && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = false;
+    }
+}
+
+/* An immediate error answer that still keeps the per-connection order. */
+static void conn_reject(struct conn *c, json_t *id, int err, const char *msg)
+{
+    struct req *rq = calloc(1, sizeof(*rq));
+
+    if (!rq) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    rq->id = id ? json_incref(id) : json_null();
+    rq->args = json_object();
+    rq->err = err;
+    snprintf(rq->errmsg, sizeof(rq->errmsg), "%s", msg);
+    conn_enqueue(c, rq);
+    server_req_done(c->vd, rq);
+}
+
+static bool conn_has_scope(const struct conn *c, unsigned scope)
+{
+    if (c->self)
+        return true;
+    if (!c->principal)
+        return false;
+    return (c->principal->scopes & scope) == scope;
+}
+
+static int on_line(void *ctx, const char *line, size_t len, int err)
+{
+    struct conn *c = ctx;
+    struct vaultd *vd = c->vd;
+    json_t *msg = NULL, *id = NULL, *jop, *args;
+    const struct op *op;
+    struct req *rq;
+    int r;
+
+    if (err) {
+        log_warn("conn=%lu uid=%u request line over %zu bytes refused", c->id, (unsigned)c->uid,
+                 vd->conf->max_line);
+        conn_reject(c, NULL, err, "request line too long");
+        return 0;
+    }
+    if (len == 0)
+        return 0;
+    if ((r = ndjson_parse(line, len, &msg)) != 0) {
+        conn_reject(c, NULL, r, "request is not a JSON object");
+        return 0;
+    }
+    id = json_object_get(msg, "id");
+    if (id && !json_is_integer(id) && !json_is_string(id) && !json_is_null(id)) {
+        conn_reject(c, NULL, -ERR_INVAL, "\"id\" must be an integer or a string");
+        goto out;
+    }
+    jop = json_object_get(msg, "op");
+    args = json_object_get(msg, "args");
+    if (!json_is_string(jop)) {
+        conn_reject(c, id, -ERR_INVAL, "\"op\" must be a string");
+        goto out;
+    }
+    if (args && !json_is_object(args) && !json_is_null(args)) {
+        conn_reject(c, id, -ERR_INVAL, "\"args\" must be an object");
+        goto out;
+    }
+    op = dispatch_find(json_string_value(jop));
+    if (!op) {
+        conn_reject(c, id, -ERR_UNKNOWN_OP, "unknown op");
+        goto out;
+    }
+    if (!c->self && !c->principal) {
+        log_warn("conn=%lu uid=%u gid=%u op=%s refused: no principal", c->id, (unsigned)c->uid,
+                 (unsigned)c->gid, op->name);
+        conn_reject(c, id, -ERR_DENIED, "caller is not a known principal");
+        goto out;
+    }
+    if (!conn_has_scope(c, op->scope)) {
+        log_warn("conn=%lu principal=%s op=%s refused: scope", c->id, c->principal->name,
+                 op->name);
+        conn_reject(c, id, -ERR_DENIED, "principal lacks the scope for this op");
+        goto out;
+    }
+    rq = calloc(1, sizeof(*rq));
+    if (!rq) {
+        conn_close(c, "out of memory");
+        goto out;
+    }
+    rq->op = op;
+    rq->id = id ? json_incref(id) : json_null();
+    rq->args = json_is_object(args) ? json_incref(args) : json_object();
+    snprintf(rq->principal, sizeof(rq->principal), "%s", c->self ? "self" : c->principal->name);
+    rq->uid = c->uid;
+    rq->gid = c->gid;
+    conn_enqueue(c, rq);
+    dispatch_req(vd, rq);
+out:
+    json_decref(msg);
+    return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    static char slab[65536]; /* one loop thread: reads are consumed before the next alloc */
+
+    (void)h;
+    (void)hint;
+    *b = uv_buf_init(slab, sizeof(slab));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct conn *c = s->data;
+
+    if (n < 0) {
+        if (ndjson_reader_has_partial(&c->reader))
+            log_info("conn=%lu left with a half-written request", c->id);
+        conn_close(c, n == UV_EOF ? "eof" : uv_strerror((int)n));
+        goto out;
+    }
+    if (n > 0 && ndjson_reader_feed(&c->reader, b->base, (size_t)n, on_line, c) != 0)
+        conn_close(c, "framing error");
+out:
+    if (n > 0)
+        sodium_memzero(b->base, (size_t)n); /* requests may carry secrets */
+}
+
+static void conn_read_start(struct conn *c)
+{
+    int r = uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+
+    if (r < 0) {
+        log_warn("conn=%lu read: %s", c->id, uv_strerror(r));
+        conn_close(c, "read failed");
+        return;
+    }
+    c->reading = true;
+}
+
+static void on_connection(uv_stream_t *srv, int status)
+{
+    struct vaultd *vd = srv->data;
+    struct conn *c;
+    struct ucred cred;
+    socklen_t clen = sizeof(cred);
+    uv_os_fd_t fd;
+    int r;
+
+    if (status < 0) {
+        log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->vd = vd;
+    c->id = next_conn_id++;
+    ndjson_reader_init(&c->reader, vd->conf->max_line);
+    uv_pipe_init(vd->loop, &c->pipe, 0);
+    c->pipe.data = c;
+    c->next = vd->conns;
+    if (vd->conns)
+        vd->conns->prev = c;
+    vd->conns = c;
+    vd->n_conns++;
+    if ((r = uv_accept(srv, (uv_stream_t *)&c->pipe)) < 0) {
+        log_warn("accept: %s", uv_strerror(r));
+        conn_close(c, "accept failed");
+        return;
+    }
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
+        log_warn("conn=%lu SO_PEERCRED failed: %s", c->id, strerror(errno));
+        conn_close(c, "no peer credentials");
+        return;
+    }
+    c->uid = cred.uid;
+    c->gid = cred.gid;
+    c->pid = cred.pid;
+    c->principal = vconf_principal_for(vd->conf, cred.uid, cred.gid);
+    c->self = vd->conf->allow_self && cred.uid == geteuid();
+    if (vd->n_conns > vd->conf->max_clients || vd->stopping) {
+        log_warn("conn=%lu uid=%u refused: %u clients (max_clients)", c->id, (unsigned)c->uid,
+                 vd->n_conns - 1);
+        conn_close(c, "too many clients");
+        return;
+    }
+    log_debug("conn=%lu uid=%u gid=%u pid=%d principal=%s", c->id, (unsigned)c->uid,
+              (unsigned)c->gid, (int)c->pid,
+              c->self ? "self" : (c->principal ? c->principal->name : "-"));
+    conn_read_start(c);
+}
+
+/* A socket file left by a dead daemon is removed; one in use is an error. */
+static int prepare_socket_path(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd, r = 0;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        log_err("socket path too long: %s", path);
+        return -ERR_CONFIG;
+    }
+    if (access(path, F_OK) != 0)
+        return 0;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -ERR_IO;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        log_err("another vaultd is listening on %s", path);
+        r = -ERR_BUSY;
+    } else if (unlink(path) != 0) {
+        log_err("cannot remove stale socket %s: %s", path, strerror(errno));
+        r = -ERR_IO;
+    }
+    close(fd);
+    return r;
+}
+
+int vaultd_listen(struct vaultd *vd)
+{
+    const struct vconf *conf = vd->conf;
+    mode_t old;
+    int r;
+
+    if ((r = prepare_socket_path(conf->socket_path)) != 0)
+        return r;
+    uv_pipe_init(vd->loop, &vd->listener, 0);
+    vd->listener.data = vd;
+    vd->listening = true;
+    old = umask(0177); /* no window in which the socket is world-connectable */
+    r = uv_pipe_bind(&vd->listener, conf->socket_path);
+    umask(old);
+    if (r < 0) {
+        log_err("bind %s: %s", conf->socket_path, uv_strerror(r));
+        return -ERR_IO;
+    }
+    if (conf->socket_group && *conf->socket_group) {
+        struct group *g = getgrnam(conf->socket_group);
+        if (!g || chown(conf->socket_path, (uid_t)-1, g->gr_gid) != 0) {
+            log_err("socket_group %s: cannot apply", conf->socket_group);
+            return -ERR_CONFIG;
+        }
+    }
+    if (chmod(conf->socket_path, conf->socket_mode) != 0) {
+        log_err("chmod %s: %s", conf->socket_path, strerror(errno));
+        return -ERR_IO;
+    }
+    if ((r = uv_listen((uv_stream_t *)&vd->listener, 128, on_connection)) < 0) {
+        log_err("listen %s: %s", conf->socket_path, uv_strerror(r));
+        return -ERR_IO;
+    }
+    return 0;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct vaultd *vd = h->data;
+
+    vd->listening = false;
+    unlink(vd->conf->socket_path);
+    vaultd_close(vd);
+}
+
+void vaultd_stop(struct vaultd *vd)
+{
+    if (vd->stopping)
+        return;
+    vd->stopping = true;
+    log_info("stopping: %u clients", vd->n_conns);
+    if (vd->listening && !uv_is_closing((uv_handle_t *)&vd->listener))
+        uv_close((uv_handle_t *)&vd->listener, on_listener_closed);
+    for (struct conn *c = vd->conns; c; c = c->next)
+        conn_close(c, "shutdown");
+    vaultd_close(vd);
+}

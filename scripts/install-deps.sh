@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian 12 packages Custos builds, runs and tests with (root; idempotent).
+set -euo pipefail
+
+pkgs=(
+  build-essential meson ninja-build pkg-config clang-format
+  libsodium-dev liblmdb-dev lmdb-utils libuv1-dev libjansson-dev libinih-dev
+  libssh-dev libssl-dev libcmocka-dev
+  openssh-server openssh-client python3 socat util-linux procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: run as root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

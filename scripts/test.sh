@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite: install dependencies, build twice (plain -Werror, and
+# ASan+UBSan), run unit + integration + lint suites in both, print the total.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || exit 1
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
+
+pass=0 fail=0 skip=0
+run_suite() { # build-dir label
+  local dir=$1 label=$2 log counts
+  meson test -C "$dir" --print-errorlogs --num-processes "$MESON_TESTTHREADS" \
+    --no-rebuild >"$dir/test-output.txt" 2>&1
+  tail -n 12 "$dir/test-output.txt" | sed -n '/^Ok:/,$p'
+  grep -E '^ *[0-9]+/[0-9]+ ' "$dir/test-output.txt" | sed "s/^/[$label] /"
+  log=$dir/meson-logs/testlog.json
+  counts=$(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)
+PY
+)
+  read -r a b c <<<"$counts"
+  pass=$((pass + a)) fail=$((fail + b)) skip=$((skip + c))
+  if [ "$b" -gt 0 ]; then
+    echo "---- failures in $label ----"
+    grep -E 'FAIL|TIMEOUT|ERROR' "$dir/test-output.txt" | head -n 40
+  fi
+}
+
+build_ok=1
+echo "== build (gcc, -Werror)"
+if ! bash scripts/build.sh build; then build_ok=0; fi
+echo "== build (ASan + UBSan)"
+if ! bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+  build_ok=0
+fi
+if [ "$build_ok" -ne 1 ]; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== tests (plain build)"
+run_suite build plain
+echo "== tests (ASan + UBSan build)"
+run_suite build-asan asan
+
+if [ "$skip" -gt 0 ]; then
+  echo "$pass passed, $fail failed, $skip skipped"
+else
+  echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]
