@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vaultd.conf: the daemon's settings and its [principal NAME] uid/gid-to-scope map. */
+#ifndef VAULTD_VCONF_H
+#define VAULTD_VCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "custos/err.h"
+
+/* A [principal NAME] section: who (SO_PEERCRED uid or primary gid) may use which scopes. */
+struct vconf_principal {
+    char *name;
+    uid_t *uids; /* resolved at load; user names become uids */
+    size_t n_uids;
+    gid_t *gids;
+    size_t n_gids;
+    unsigned scopes; /* SCOPE() bits from scopes.h; always includes SCOPE(STATUS) */
+};
+
+struct vconf {
+    char *data_dir;                  /* [vault] data_dir; NULL until set (file or command line) */
+    char *socket_path;               /* [vault] socket, default "<data_dir>/vaultd.sock" */
+    unsigned socket_mode;            /* [vault] socket_mode, default 0660 */
+    char *socket_group;              /* [vault] socket_group, "" = the daemon's group */
+    char *key_file;                  /* [vault] key_file, "" = none */
+    bool auto_unseal;                /* [vault] auto_unseal: unseal from key_file at start */
+    unsigned long long argon2_ops;   /* [vault] argon2_ops */
+    size_t argon2_mem;               /* [vault] argon2_mem (bytes) */
+    size_t map_size;                 /* [vault] map_size (bytes) */
+    size_t max_line;                 /* [api] max_line (bytes) */
+    size_t max_pending_output;       /* [api] max_pending_output (bytes) */
+    unsigned max_clients;            /* [api] max_clients */
+    unsigned idle_timeout;           /* [api] idle_timeout (seconds, 0 = none) */
+    bool allow_self;                 /* [api] allow_self */
+    unsigned audit_checkpoint_every; /* [audit] checkpoint_every */
+    int log_level;                   /* [log] level (enum log_level) */
+    struct vconf_principal *principals; /* [principal NAME] sections, file order */
+    size_t n_principals;
+    bool socket_path_derived; /* socket_path was computed from data_dir (not set in the file) */
+};
+
+/*
+ * Load vaultd.conf from `path`, or only the defaults when path is NULL.  On
+ * success *out is owned by the caller (vconf_free).  Returns -ERR_CONFIG with
+ * "file:line: message" in err (unknown key or section, bad value, unknown
+ * scope, user or group), -ERR_IO if the file cannot be read, -ERR_NOMEM.
+ * data_dir may still be NULL: the command line can supply it
+ * (vconf_set_data_dir); call vconf_check before using the result.
+ */
+MUST_CHECK int vconf_load(const char *path, struct vconf **out, char *err, size_t errlen);
+void vconf_free(struct vconf *c);
+
+/*
+ * Override data_dir (from --data-dir); a socket path that was derived from
+ * the old data_dir follows it.  -ERR_CONFIG if dir is not absolute.
+ */
+MUST_CHECK int vconf_set_data_dir(struct vconf *c, const char *dir, char *err, size_t errlen);
+
+/* Final checks once every source is applied: data_dir is set.  -ERR_CONFIG with a message. */
+MUST_CHECK int vconf_check(const struct vconf *c, char *err, size_t errlen);
+
+/* First principal whose uids contain uid or whose gids contain gid; NULL if none.  Borrowed from c.
+ */
+const struct vconf_principal *vconf_principal_for(const struct vconf *c, uid_t uid, gid_t gid);
+
+/* Commented sample file, Markdown reference, and the effective configuration (as INI). */
+void vconf_print_sample(FILE *f);
+void vconf_print_markdown(FILE *f);
+void vconf_print(const struct vconf *c, FILE *f);
+
+#endif
