@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* NDJSON framing: bounded line reader, compact encoder and a wiping allocator for jansson. */
+#include <malloc.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,39 +150,20 @@ out:
 }
 
 /*
- * A header in front of every block remembers its size so the free function
- * can wipe it; the union keeps the user pointer aligned like malloc's.
+ * The size to wipe comes from malloc_usable_size() rather than from a header
+ * in front of the block: blocks stay plain malloc blocks, so code that hands
+ * json_dumps() output to free() (as jansson documents) still works, it only
+ * misses the wipe.  A header would turn that free() into heap corruption.
  */
-union wipe_hdr {
-    size_t size;
-    max_align_t align;
-};
-
-static void *wipe_malloc(size_t n)
+void ndjson_free(void *p)
 {
-    union wipe_hdr *h;
-
-    if (n > SIZE_MAX - sizeof(*h))
-        return NULL;
-    h = malloc(sizeof(*h) + n);
-    if (!h)
-        return NULL;
-    h->size = n;
-    return h + 1;
-}
-
-static void wipe_free(void *p)
-{
-    union wipe_hdr *h;
-
     if (!p)
         return;
-    h = (union wipe_hdr *)p - 1;
-    sodium_memzero(p, h->size);
-    free(h);
+    sodium_memzero(p, malloc_usable_size(p));
+    free(p);
 }
 
 void ndjson_use_wiping_allocator(void)
 {
-    json_set_alloc_funcs(wipe_malloc, wipe_free);
+    json_set_alloc_funcs(malloc, ndjson_free);
 }

@@ -25,9 +25,9 @@
 typedef int (*ndjson_line_cb)(void *ctx, const char *line, size_t len, int err);
 
 struct ndjson_reader {
-    struct buf line;  /* partial line, never more than max_line bytes */
+    struct buf line; /* partial line, never more than max_line bytes */
     size_t max_line;
-    bool discarding;  /* inside an over-long line */
+    bool discarding; /* inside an over-long line */
 };
 
 void ndjson_reader_init(struct ndjson_reader *r, size_t max_line);
@@ -53,5 +53,11 @@ MUST_CHECK int ndjson_encode(const json_t *obj, struct buf *out);
  * secret).  Call once at start-up, before any json_* call.
  */
 void ndjson_use_wiping_allocator(void);
+/*
+ * Wipe and free a block jansson handed over, such as json_dumps() output
+ * (which may hold a secret).  Blocks are ordinary malloc blocks, so free()
+ * is also safe; it just does not wipe.  NULL is fine.
+ */
+void ndjson_free(void *p);
 
 #endif
