@@ -23,14 +23,20 @@ int secbuf_init(void)
 int secbuf_new(size_t cap, struct secbuf **out)
 {
     struct secbuf *b;
+    size_t size;
 
     *out = NULL;
     if (cap == 0 || cap > (1u << 30))
         return -ERR_INVAL;
-    b = sodium_malloc(sizeof(*b) + cap);
+    /*
+     * sodium_malloc puts the block against the trailing guard page, so the
+     * start is aligned only when the size is a multiple of the alignment.
+     */
+    size = (sizeof(*b) + cap + 15u) & ~(size_t)15u;
+    b = sodium_malloc(size);
     if (!b)
         return -ERR_NOMEM;
-    memset(b, 0, sizeof(*b) + cap);
+    memset(b, 0, size);
     b->cap = cap;
     *out = b;
     return 0;
