@@ -783,6 +783,8 @@ int conf_load_file(const struct conf_schema *s, void *obj, const char *path, cha
 out:
     if (fd >= 0)
         close(fd);
+    if (text) /* it may hold a CONF_SENSITIVE value */
+        sodium_memzero(text, len);
     free(text);
     return r;
 }
