@@ -95,10 +95,9 @@ void dispatch_req(struct vaultd *vd, struct req *rq)
     server_req_done(vd, rq);
 }
 
-int req_audit(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *object, json_t *detail)
+json_t *req_audit_event(const struct req *rq, const char *object, json_t *detail)
 {
     json_t *ev = json_object();
-    int r;
 
     json_object_set_new(ev, "principal", json_string(rq->principal));
     json_object_set_new(ev, "uid", json_integer((json_int_t)rq->uid));
@@ -108,6 +107,14 @@ int req_audit(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *objec
     json_object_set_new(ev, "result", json_string("ok"));
     if (detail)
         json_object_set_new(ev, "detail", detail);
+    return ev;
+}
+
+int req_audit(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *object, json_t *detail)
+{
+    json_t *ev = req_audit_event(rq, object, detail);
+    int r;
+
     r = vd->audit ? audit_append(vd->audit, txn, ev) : -ERR_SEALED;
     json_decref(ev);
     if (r != 0) {

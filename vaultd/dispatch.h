@@ -55,6 +55,7 @@ struct req {
     struct audit *new_audit;
     json_t *new_desc;
     struct store *new_store;
+    bool store_replaced; /* restore reached store_restore: new_store is the store now */
 };
 
 /* Look up an op by name; NULL if unknown. */
@@ -72,6 +73,9 @@ void req_fail(struct req *rq, int err, const char *fmt, ...) __attribute__((form
 /* Append an audit entry for rq inside txn: object (may be NULL), detail (stolen, may be NULL). */
 MUST_CHECK int req_audit(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *object,
                          json_t *detail);
+
+/* The audit event object for rq (new reference); detail is stolen. */
+json_t *req_audit_event(const struct req *rq, const char *object, json_t *detail);
 
 /* Writer (writer.c). */
 void writer_submit(struct vaultd *vd, struct req *rq);

@@ -211,23 +211,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "custos-vaultd: %s\n", errbuf);
         return 1;
     }
-    if (data_dir) {
-        free(conf->data_dir);
-        conf->data_dir = strdup(data_dir);
+    if ((data_dir && vconf_set_data_dir(conf, data_dir, errbuf, sizeof(errbuf)) != 0) ||
+        vconf_check(conf, errbuf, sizeof(errbuf)) != 0) {
+        fprintf(stderr, "custos-vaultd: %s\n", errbuf);
+        vconf_free(conf);
+        return 1;
     }
     if (socket_path) {
         free(conf->socket_path);
         conf->socket_path = strdup(socket_path);
-    }
-    if (!conf->data_dir || !*conf->data_dir) {
-        fprintf(stderr, "custos-vaultd: no data directory: set [vault] data_dir or use -d DIR\n");
-        vconf_free(conf);
-        return 1;
-    }
-    if (!conf->socket_path || !*conf->socket_path) {
-        free(conf->socket_path);
-        if (asprintf(&conf->socket_path, "%s/vaultd.sock", conf->data_dir) < 0)
-            conf->socket_path = NULL;
     }
     log_set_level(verbose ? LOG_LVL_DEBUG : (enum log_level)conf->log_level);
     if (check) {

@@ -202,7 +202,7 @@ static int unseal_finish(struct vaultd *vd, struct req *rq, struct secbuf *dek)
 {
     MDB_txn *txn = NULL;
     struct audit *a = NULL;
-    json_t *detail = json_object();
+    json_t *detail = json_object(), *ev = NULL;
     int r;
 
     if ((r = store_txn_begin(vd->store, NULL, true, &txn)) != 0)
@@ -215,22 +215,35 @@ static int unseal_finish(struct vaultd *vd, struct req *rq, struct secbuf *dek)
     json_object_set_new(detail, "method", json_string(desc_method(vd->kek_desc)));
     if (vd->restored_from)
         json_object_set_new(detail, "restored_from", json_string(vd->restored_from));
-    vd->audit = a;
-    r = req_audit(vd, rq, txn, NULL, detail);
+    ev = req_audit_event(rq, NULL, detail);
     detail = NULL;
-    vd->audit = NULL;
-    if (r != 0)
+    r = audit_append(a, txn, ev);
+    if (r == -ERR_TAMPERED) {
+        /*
+         * The stored chain does not match its signed head.  Unseal anyway so
+         * that audit.verify can show what is wrong; every op that must write
+         * an audit entry keeps failing until the log is repaired (restore).
+         */
+        log_err("audit log fails its integrity check: unsealed for inspection only, every "
+                "write and release is refused; run 'custos audit verify'");
+        store_txn_abort(txn);
+        txn = NULL;
+    } else if (r != 0) {
+        req_fail(rq, -ERR_AUDIT, "audit log could not be written; vault stays sealed");
+        r = -ERR_AUDIT;
         goto out;
-    if ((r = store_txn_commit(txn)) != 0) {
+    } else if ((r = store_txn_commit(txn)) != 0) {
         txn = NULL;
         req_fail(rq, -ERR_AUDIT, "audit log could not be written; vault stays sealed");
         r = -ERR_AUDIT;
         goto out;
     }
     txn = NULL;
+    r = 0;
     rq->new_audit = a;
     a = NULL;
 out:
+    json_decref(ev);
     json_decref(detail);
     store_txn_abort(txn);
     audit_free(a);
@@ -339,28 +352,30 @@ static void post_unseal(struct vaultd *vd, struct req *rq)
     log_info("vault unsealed principal=%s uid=%u", rq->principal, (unsigned)rq->uid);
 }
 
-/* Seal: a final audit entry and signed checkpoint, then the keys go. */
+/*
+ * Seal: a final audit entry and signed checkpoint, then the keys go.  Sealing
+ * never fails for want of an audit entry: keeping keys in memory because the
+ * log is broken would be the worse outcome.
+ */
 static int op_seal(struct vaultd *vd, struct req *rq, MDB_txn *unused)
 {
     MDB_txn *txn = NULL;
     int r;
 
     (void)unused;
-    if ((r = store_txn_begin(vd->store, NULL, true, &txn)) != 0)
-        goto out;
-    if ((r = req_audit(vd, rq, txn, NULL, NULL)) != 0)
-        goto out;
-    if ((r = audit_checkpoint(vd->audit, txn)) != 0)
-        goto out;
-    r = store_txn_commit(txn);
-    txn = NULL;
+    if ((r = store_txn_begin(vd->store, NULL, true, &txn)) == 0 &&
+        (r = req_audit(vd, rq, txn, NULL, NULL)) == 0 &&
+        (r = audit_checkpoint(vd->audit, txn)) == 0) {
+        r = store_txn_commit(txn);
+        txn = NULL;
+    }
     if (r != 0)
-        log_err_r(r, "seal: audit entry not durable; sealing anyway");
-    r = 0;
-    rq->result = json_pack("{s:s}", "state", "sealed");
-out:
+        log_err_r(r, "seal: no durable audit entry; sealing anyway");
     store_txn_abort(txn);
-    return r;
+    rq->err = 0;
+    rq->errmsg[0] = '\0';
+    rq->result = json_pack("{s:s}", "state", "sealed");
+    return 0;
 }
 
 void vaultd_wipe_keys(struct vaultd *vd)
@@ -503,6 +518,7 @@ static int op_restore(struct vaultd *vd, struct req *rq, MDB_txn *unused)
         }
     }
     rq->new_store = vd->store;
+    rq->store_replaced = true;
     if ((r = store_restore(&rq->new_store, path)) != 0) {
         req_fail(rq, r, "restore from %s failed", path);
         return r;
@@ -517,8 +533,9 @@ static void post_restore(struct vaultd *vd, struct req *rq)
     MDB_txn *txn = NULL;
     const char *path = json_string_value(json_object_get(rq->args, "path"));
 
-    if (rq->new_store != vd->store)
-        vd->store = rq->new_store; /* NULL if the reopen failed: fatal below */
+    if (!rq->store_replaced)
+        return; /* refused before anything changed */
+    vd->store = rq->new_store; /* NULL if the reopen failed: fatal below */
     rq->new_store = NULL;
     if (rq->err && vd->store)
         return;

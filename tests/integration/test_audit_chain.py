@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Audit log: every change and release recorded; verify detects tampering; export as JSON lines."""
 import json
+import os
+import shutil
 import subprocess
 
 from harness import Vault, run_tests
@@ -51,20 +53,36 @@ def test_entries_and_verify():
 
 
 def tamper(v, edit):
-    """Stop vaultd, rewrite the audit table with edit(list of (key, value) lines), restart."""
+    """Stop vaultd, rewrite the audit table with edit([(key, value) bytes pairs]), restart.
+
+    Debian's lmdb-utils has no mdb_drop, so the whole environment is dumped (hex form:
+    the printable form of lmdb-utils 0.9.24 does not always load back) and loaded into a
+    fresh one, with the audit table edited on the way.
+    """
     v.cli("vault", "seal")
     v.stop()
-    dump = subprocess.run(["mdb_dump", "-p", "-s", "audit", v.data], capture_output=True,
+    dump = subprocess.run(["mdb_dump", "-a", v.data], capture_output=True,
                           check=True).stdout.decode()
-    head, _, body = dump.partition("HEADER=END\n")
-    lines = body.split("\n")
-    data_end = lines.index("DATA=END")
-    pairs = [(lines[i], lines[i + 1]) for i in range(0, data_end, 2)]
-    pairs = edit(pairs)
-    subprocess.run(["mdb_drop", "-s", "audit", v.data], check=True)
-    newdump = head + "HEADER=END\n" + "".join(k + "\n" + val + "\n" for k, val in pairs) + \
-        "DATA=END\n"
-    subprocess.run(["mdb_load", "-s", "audit", v.data], input=newdump.encode(), check=True)
+    out = []
+    for section in dump.split("VERSION=")[1:]:
+        section = "VERSION=" + section
+        head, _, body = section.partition("HEADER=END\n")
+        lines = body.split("\n")
+        data_end = lines.index("DATA=END")
+        pairs = [(bytes.fromhex(lines[i].strip()), bytes.fromhex(lines[i + 1].strip()))
+                 for i in range(0, data_end, 2)]
+        if "database=audit\n" in head:
+            pairs = edit(pairs)
+        out.append(head + "HEADER=END\n" +
+                   "".join(" %s\n %s\n" % (k.hex(), val.hex()) for k, val in pairs) +
+                   "DATA=END\n")
+    fresh = os.path.join(v.tmp, "fresh")
+    os.makedirs(fresh)
+    p = subprocess.run(["mdb_load", fresh], input="".join(out).encode(), capture_output=True)
+    assert p.returncode == 0, p.stderr
+    os.replace(os.path.join(fresh, "data.mdb"), os.path.join(v.data, "data.mdb"))
+    os.unlink(os.path.join(v.data, "lock.mdb"))
+    shutil.rmtree(fresh)
     v.start()
     v.cli("vault", "unseal", input=PASS + b"\n")
 
@@ -81,8 +99,8 @@ def test_changed_entry_detected():
 
         def edit(pairs):
             k, val = pairs[20]
-            assert "target.update" in val, val
-            return pairs[:20] + [(k, val.replace("target.update", "target.updatE"))] + pairs[21:]
+            assert b"target.update" in val, val
+            return pairs[:20] + [(k, val.replace(b"target.update", b"target.updatE"))] + pairs[21:]
         tamper(v, edit)
         rc, rep = verify(v)
         assert rc == 1 and rep["ok"] is False and rep["error"]["seq"] == 21, rep
