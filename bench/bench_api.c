@@ -167,8 +167,8 @@ int main(int argc, char **argv)
     if (!c)
         goto out;
     /* Default (MODERATE) Argon2id limits, as a real vault uses them. */
-    if (call(c, "vault.init", json_pack("{s:s,s:s}", "method", "passphrase", "passphrase",
-                                        "bench passphrase")) != 0)
+    if (call(c, "vault.init",
+             json_pack("{s:s,s:s}", "method", "passphrase", "passphrase", "bench passphrase")) != 0)
         goto out;
     t0 = now();
     if (call(c, "vault.unseal", json_pack("{s:s}", "passphrase", "bench passphrase")) != 0)
@@ -176,8 +176,8 @@ int main(int argc, char **argv)
     unseal = now() - t0;
     if (call(c, "target.create", json_pack("{s:s,s:s}", "name", "web01", "host", "127.0.0.1")) ||
         call(c, "account.create", json_pack("{s:s,s:s}", "id", "root@web01", "kind", "password")) ||
-        call(c, "secret.put", json_pack("{s:s,s:s}", "account", "root@web01", "value",
-                                        "correct-horse-battery")))
+        call(c, "secret.put",
+             json_pack("{s:s,s:s}", "account", "root@web01", "value", "correct-horse-battery")))
         goto out;
 
     json_t *gargs = json_pack("{s:s}", "account", "root@web01");

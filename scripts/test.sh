@@ -19,14 +19,27 @@ run_suite() { # build-dir label
   tail -n 12 "$dir/test-output.txt" | sed -n '/^Ok:/,$p'
   grep -E '^ *[0-9]+/[0-9]+ ' "$dir/test-output.txt" | sed "s/^/[$label] /"
   log=$dir/meson-logs/testlog.json
+  # Count TAP subtests (each unit case, each integration scenario); a test
+  # without TAP output counts once.
   counts=$(python3 - "$log" <<'PY'
-import json, sys
+import json, re, sys
 p = f = s = 0
 for line in open(sys.argv[1]):
-    r = json.loads(line)["result"]
-    if r in ("OK", "EXPECTEDFAIL"): p += 1
-    elif r == "SKIP": s += 1
-    else: f += 1
+    r = json.loads(line)
+    out = r.get("stdo") or ""
+    oks = len(re.findall(r"^ok \d+", out, re.M))
+    bad = len(re.findall(r"^not ok \d+", out, re.M))
+    skips = len(re.findall(r"^ok \d+.*# SKIP", out, re.M | re.I))
+    if oks + bad == 0:
+        if r["result"] in ("OK", "EXPECTEDFAIL"): p += 1
+        elif r["result"] == "SKIP": s += 1
+        else: f += 1
+        continue
+    p += oks - skips
+    s += skips
+    f += bad
+    if bad == 0 and r["result"] not in ("OK", "EXPECTEDFAIL", "SKIP"):
+        f += 1  # crashed or timed out after its last subtest
 print(p, f, s)
 PY
 )

@@ -12,8 +12,8 @@ int crypt_seal(const struct secbuf *key, const void *ad, size_t adlen, const voi
     if (secbuf_len(key) != CRYPT_KEY_LEN)
         return -ERR_INVAL;
     randombytes_buf(out, CRYPT_NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + CRYPT_NONCE_LEN, &clen, plain, plen, ad,
-                                               adlen, NULL, out, secbuf_cdata(key));
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out + CRYPT_NONCE_LEN, &clen, plain, plen, ad, adlen,
+                                               NULL, out, secbuf_cdata(key));
     return 0;
 }
 

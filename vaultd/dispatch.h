@@ -26,8 +26,8 @@ enum op_kind {
 
 struct op {
     const char *name;
-    unsigned scope;   /* SCOPE(...) bits required */
-    unsigned states;  /* ST_* bits */
+    unsigned scope;  /* SCOPE(...) bits required */
+    unsigned states; /* ST_* bits */
     enum op_kind kind;
     /* OP_WRITE: txn is a nested write txn; OP_READ: a read txn; else NULL. */
     int (*handler)(struct vaultd *vd, struct req *rq, MDB_txn *txn);
@@ -37,18 +37,18 @@ struct op {
 
 /* One request from one connection, answered in order on that connection. */
 struct req {
-    struct conn *conn;        /* NULL once the connection is gone */
-    struct req *conn_next;    /* per-connection answer order */
-    struct req *next;         /* writer queue */
+    struct conn *conn;     /* NULL once the connection is gone */
+    struct req *conn_next; /* per-connection answer order */
+    struct req *next;      /* writer queue */
     const struct op *op;
-    json_t *id;               /* echoed (may be null) */
-    json_t *args;             /* object, never NULL */
+    json_t *id;   /* echoed (may be null) */
+    json_t *args; /* object, never NULL */
     char principal[64];
     uid_t uid;
     gid_t gid;
     bool done;
-    int err;                  /* 0 or negative ERR_* */
-    char errmsg[256];         /* detail for the error answer (no secrets) */
+    int err;          /* 0 or negative ERR_* */
+    char errmsg[256]; /* detail for the error answer (no secrets) */
     json_t *result;
     /* Exclusive ops hand their new state from the worker to post(). */
     struct secbuf *new_kek, *new_dek;
@@ -92,7 +92,8 @@ extern const struct op ops_objects[];
 extern const struct op ops_secret[];
 extern const struct op ops_audit[];
 
-/* Argument helpers for handlers: on a missing/mistyped arg they req_fail(-ERR_INVAL) and return it. */
+/* Argument helpers for handlers: on a missing/mistyped arg they req_fail(-ERR_INVAL) and return it.
+ */
 MUST_CHECK int arg_str(struct req *rq, const char *key, bool required, const char **out);
 MUST_CHECK int arg_uint(struct req *rq, const char *key, bool required, unsigned long long max,
                         unsigned long long *out);

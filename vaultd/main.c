@@ -248,8 +248,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if ((r = vaultd_listen(&vd)) != 0) {
-        fprintf(stderr, "custos-vaultd: cannot listen on %s: %s\n", conf->socket_path,
-                err_str(r));
+        fprintf(stderr, "custos-vaultd: cannot listen on %s: %s\n", conf->socket_path, err_str(r));
         vd.exit_code = 1;
         vaultd_stop(&vd);
     } else {

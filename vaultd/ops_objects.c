@@ -250,8 +250,7 @@ bad:
     return -ERR_INVAL;
 }
 
-int ops_account_load(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
-                     json_t **out)
+int ops_account_load(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id, json_t **out)
 {
     int r = store_json_get(vd->store, txn, STORE_ACCOUNTS, id, out);
 

@@ -15,8 +15,8 @@ static json_t *version_entry(json_t *acct, json_int_t v)
     json_t *e;
     size_t i;
 
-    json_array_foreach(json_object_get(acct, "versions"), i, e) if (
-        json_integer_value(json_object_get(e, "version")) == v) return e;
+    json_array_foreach(json_object_get(acct, "versions"), i,
+                       e) if (json_integer_value(json_object_get(e, "version")) == v) return e;
     return NULL;
 }
 
@@ -49,8 +49,7 @@ static int slot_destroy(struct vaultd *vd, MDB_txn *txn, json_t *acct, const cha
 }
 
 /* current -> previous (old previous destroyed), then v -> current. */
-static int make_current(struct vaultd *vd, MDB_txn *txn, json_t *acct, const char *id,
-                        json_int_t v)
+static int make_current(struct vaultd *vd, MDB_txn *txn, json_t *acct, const char *id, json_int_t v)
 {
     json_t *cur = json_object_get(acct, "current");
     int r;
@@ -109,8 +108,8 @@ static int op_secret_put(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     json_object_set_new(acct, "next_version", json_integer(v + 1));
     json_array_append_new(json_object_get(acct, "versions"),
-                          json_pack("{s:I,s:s,s:I,s:n}", "version", v, "state", state,
-                                    "created_at", ops_now(), "retired_at"));
+                          json_pack("{s:I,s:s,s:I,s:n}", "version", v, "state", state, "created_at",
+                                    ops_now(), "retired_at"));
     if (strcmp(state, "pending") == 0) {
         /* A new rotation attempt replaces an unfinished one. */
         if ((r = slot_destroy(vd, txn, acct, id, "pending")) != 0)
@@ -121,8 +120,7 @@ static int op_secret_put(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     }
     json_object_set_new(acct, "updated_at", json_integer(ops_now()));
     if ((r = store_json_put(vd->store, txn, STORE_ACCOUNTS, id, acct, STORE_UPDATE)) != 0 ||
-        (r = req_audit(vd, rq, txn, id, json_pack("{s:I,s:s}", "version", v, "state", state))) !=
-            0)
+        (r = req_audit(vd, rq, txn, id, json_pack("{s:I,s:s}", "version", v, "state", state))) != 0)
         goto out;
     rq->result = slot_result(id, v, state);
 out:
@@ -202,8 +200,7 @@ static int op_secret_get(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     }
     if ((r = store_value_get(vd->store, txn, vd->dek, id, (uint32_t)v, &plain)) != 0) {
         if (r == -ERR_TAMPERED)
-            log_err("account=%s version=%lld: sealed value fails authentication", id,
-                    (long long)v);
+            log_err("account=%s version=%lld: sealed value fails authentication", id, (long long)v);
         req_fail(rq, r, "secret %s version %lld cannot be opened", id, (long long)v);
         goto out;
     }
@@ -241,10 +238,10 @@ static int op_secret_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         if (target && strcmp(json_string_value(json_object_get(a, "target")), target) != 0)
             continue;
         json_array_append_new(
-            out, json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "account", json_object_get(a, "id"),
-                           "kind", json_object_get(a, "kind"), "current",
-                           json_object_get(a, "current"), "pending", json_object_get(a, "pending"),
-                           "previous", json_object_get(a, "previous"), "updated_at",
+            out, json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "account", json_object_get(a, "id"), "kind",
+                           json_object_get(a, "kind"), "current", json_object_get(a, "current"),
+                           "pending", json_object_get(a, "pending"), "previous",
+                           json_object_get(a, "previous"), "updated_at",
                            json_object_get(a, "updated_at")));
     }
     json_decref(all);

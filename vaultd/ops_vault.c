@@ -279,14 +279,15 @@ static int op_unseal(struct vaultd *vd, struct req *rq, MDB_txn *unused)
             r = -ERR_INVAL;
             goto out;
         }
-        if (!vd->shares && (r = keys_shares_new((unsigned)json_integer_value(json_object_get(
-                                                    vd->kek_desc, "threshold")),
+        if (!vd->shares && (r = keys_shares_new((unsigned)json_integer_value(
+                                                    json_object_get(vd->kek_desc, "threshold")),
                                                 &vd->shares)) != 0)
             goto out;
-        if ((r = keys_shares_add(vd->shares, json_string_value(share), json_string_length(share))) !=
-            0) {
-            req_fail(rq, r, r == -ERR_PARSE ? "share is malformed or mistyped"
-                                            : "share does not fit this vault or was given already");
+        if ((r = keys_shares_add(vd->shares, json_string_value(share),
+                                 json_string_length(share))) != 0) {
+            req_fail(rq, r,
+                     r == -ERR_PARSE ? "share is malformed or mistyped"
+                                     : "share does not fit this vault or was given already");
             goto out;
         }
         if (keys_shares_count(vd->shares) <
@@ -311,9 +312,10 @@ static int op_unseal(struct vaultd *vd, struct req *rq, MDB_txn *unused)
         vd->failed_unseals++;
         log_warn("unseal failed principal=%s uid=%u method=%s attempts=%u", rq->principal,
                  (unsigned)rq->uid, method, vd->failed_unseals);
-        req_fail(rq, -ERR_AUTH, "wrong %s", strcmp(method, "shamir") == 0 ? "set of shares"
-                                            : strcmp(method, "keyfile") == 0 ? "key file"
-                                                                             : "passphrase");
+        req_fail(rq, -ERR_AUTH, "wrong %s",
+                 strcmp(method, "shamir") == 0    ? "set of shares"
+                 : strcmp(method, "keyfile") == 0 ? "key file"
+                                                  : "passphrase");
         r = -ERR_AUTH;
         goto out;
     }
@@ -534,7 +536,7 @@ static void post_restore(struct vaultd *vd, struct req *rq)
     const char *path = json_string_value(json_object_get(rq->args, "path"));
 
     if (!rq->store_replaced)
-        return; /* refused before anything changed */
+        return;                /* refused before anything changed */
     vd->store = rq->new_store; /* NULL if the reopen failed: fatal below */
     rq->new_store = NULL;
     if (rq->err && vd->store)
@@ -568,6 +570,7 @@ const struct op ops_vault[] = {
     {"vault.seal", SCOPE(ADMIN), ST_UNSEALED, OP_EXCLUSIVE, op_seal, post_seal},
     {"vault.rekey", SCOPE(ADMIN), ST_UNSEALED, OP_EXCLUSIVE, op_rekey, post_rekey},
     {"vault.backup", SCOPE(ADMIN), ST_UNSEALED, OP_EXCLUSIVE, op_backup, NULL},
-    {"vault.restore", SCOPE(ADMIN), ST_UNINIT | ST_SEALED | ST_UNSEALED, OP_EXCLUSIVE, op_restore, post_restore},
+    {"vault.restore", SCOPE(ADMIN), ST_UNINIT | ST_SEALED | ST_UNSEALED, OP_EXCLUSIVE, op_restore,
+     post_restore},
     {NULL, 0, 0, 0, NULL, NULL},
 };

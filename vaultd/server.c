@@ -29,13 +29,13 @@ struct conn {
     gid_t gid;
     pid_t pid;
     const struct vconf_principal *principal;
-    bool self;            /* the daemon's own uid with allow_self */
+    bool self; /* the daemon's own uid with allow_self */
     struct req *rq_head, *rq_tail;
     unsigned inflight;
     bool reading;
     bool closing;
-    size_t out_pending;   /* bytes queued in uv_write and not yet written */
-    unsigned long id;     /* for logs */
+    size_t out_pending; /* bytes queued in uv_write and not yet written */
+    unsigned long id;   /* for logs */
 };
 
 struct out {
@@ -296,8 +296,7 @@ static int on_line(void *ctx, const char *line, size_t len, int err)
         goto out;
     }
     if (!conn_has_scope(c, op->scope)) {
-        log_warn("conn=%lu principal=%s op=%s refused: scope", c->id, c->principal->name,
-                 op->name);
+        log_warn("conn=%lu principal=%s op=%s refused: scope", c->id, c->principal->name, op->name);
         conn_reject(c, id, -ERR_DENIED, "principal lacks the scope for this op");
         goto out;
     }

@@ -20,11 +20,11 @@
 #define STORE_KEY_MAX 400u
 
 enum store_table {
-    STORE_META,      /* name -> JSON: "schema", "kek" (descriptor, no secrets) ... */
-    STORE_TARGETS,   /* target name -> JSON */
-    STORE_ACCOUNTS,  /* "name@target" -> JSON */
-    STORE_SECRETS,   /* key || 0x00 || be32 version -> nonce||ct||tag (sealed) */
-    STORE_AUDIT,     /* be64 seq -> JSON entry */
+    STORE_META,       /* name -> JSON: "schema", "kek" (descriptor, no secrets) ... */
+    STORE_TARGETS,    /* target name -> JSON */
+    STORE_ACCOUNTS,   /* "name@target" -> JSON */
+    STORE_SECRETS,    /* key || 0x00 || be32 version -> nonce||ct||tag (sealed) */
+    STORE_AUDIT,      /* be64 seq -> JSON entry */
     STORE_AUDIT_CKPT, /* be64 seq -> JSON signed checkpoint */
     STORE__TABLES
 };

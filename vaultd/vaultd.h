@@ -34,7 +34,7 @@ struct writer {
     struct req *batch;       /* running (owned by the worker until after_work) */
     int batch_err;           /* commit result of the running batch */
     bool busy;
-    bool exclusive;          /* the running batch is one exclusive request */
+    bool exclusive; /* the running batch is one exclusive request */
 };
 
 struct vaultd {
@@ -42,14 +42,14 @@ struct vaultd {
     struct vconf *conf;
     struct store *store;
     enum vault_state state;
-    json_t *kek_desc;        /* STORE_META "kek", NULL while uninitialized */
-    struct secbuf *kek;      /* both NULL unless unsealed */
+    json_t *kek_desc;   /* STORE_META "kek", NULL while uninitialized */
+    struct secbuf *kek; /* both NULL unless unsealed */
     struct secbuf *dek;
-    struct audit *audit;     /* NULL unless unsealed */
-    struct keys_shares *shares;     /* Shamir unseal in progress */
-    unsigned shares_given;          /* mirror of keys_shares_count for status */
-    unsigned failed_unseals;        /* since the last successful unseal */
-    char *restored_from;            /* audited at the next unseal */
+    struct audit *audit;        /* NULL unless unsealed */
+    struct keys_shares *shares; /* Shamir unseal in progress */
+    unsigned shares_given;      /* mirror of keys_shares_count for status */
+    unsigned failed_unseals;    /* since the last successful unseal */
+    char *restored_from;        /* audited at the next unseal */
     unsigned backups_running;
 
     uv_pipe_t listener;

@@ -24,7 +24,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_fini(struct buf *b);
 
 MUST_CHECK int buf_append(struct buf *b, const void *src, size_t len);
-MUST_CHECK int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+MUST_CHECK int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes (n <= len), keeping the rest. */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

@@ -29,8 +29,7 @@ void log_msg(enum log_level lvl, const char *func, const char *fmt, ...)
 #define log_info(...) log_msg(LOG_LVL_INFO, __func__, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __func__, __VA_ARGS__)
 /* As log_err, appending ": <err_str(r)>". */
-#define log_err_r(r, fmt, ...)                                                                     \
-    log_msg(LOG_LVL_ERR, __func__, fmt ": %s", ##__VA_ARGS__, err_str(r))
+#define log_err_r(r, fmt, ...) log_msg(LOG_LVL_ERR, __func__, fmt ": %s", ##__VA_ARGS__, err_str(r))
 #define log_warn_r(r, fmt, ...)                                                                    \
     log_msg(LOG_LVL_WARN, __func__, fmt ": %s", ##__VA_ARGS__, err_str(r))
 
