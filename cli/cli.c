@@ -103,7 +103,7 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 
 static const char *socket_path(const struct cli *cli)
 {
-    const char *env = getenv("CUSTOS_SOCKET");
+    const char *env = secure_getenv("CUSTOS_SOCKET");
 
     if (cli->socket)
         return cli->socket;
@@ -152,8 +152,16 @@ int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
     int r = 0;
     char *msg = NULL;
 
-    if ((r = cli_call_quiet(cli, op, args, result, &msg)) != 0)
-        cli_fail(cli, r, "%s", msg && msg[0] ? msg : err_str(r));
+    if ((r = cli_call_quiet(cli, op, args, result, &msg)) != 0) {
+        if (msg && msg[0])
+            cli_fail(cli, r, "%s", msg);
+        else if (r == -ERR_TIMEOUT)
+            cli_fail(cli, r, "%s: no answer from the vault in time (see --timeout)", op);
+        else if (r == -ERR_CLOSED)
+            cli_fail(cli, r, "%s: the vault closed the connection", op);
+        else
+            cli_fail(cli, r, "%s: %s", op, err_str(r));
+    }
     free(msg);
     return r;
 }
