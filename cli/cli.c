@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Run-time of custos: command dispatch, help, the vault connection and error reporting. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,8 +264,8 @@ static void help_top(FILE *f)
 
 static void help_family(FILE *f, const struct cli_family *fam)
 {
-    fprintf(f, "Usage: custos %s SUBCOMMAND [ARGS...]\n\n%s.\n\nSubcommands:\n", fam->name,
-            fam->summary);
+    fprintf(f, "Usage: custos %s SUBCOMMAND [ARGS...]\n\n%c%s.\n\nSubcommands:\n", fam->name,
+            toupper((unsigned char)fam->summary[0]), fam->summary + 1);
     for (const struct cli_cmd *c = fam->cmds; c->name; c++)
         fprintf(f, "  custos %s %s%s%s\n      %s\n", fam->name, c->name, c->synopsis[0] ? " " : "",
                 c->synopsis, c->summary);
@@ -273,8 +274,8 @@ static void help_family(FILE *f, const struct cli_family *fam)
 
 static void help_cmd(FILE *f, const struct cli_family *fam, const struct cli_cmd *c)
 {
-    fprintf(f, "Usage: custos %s %s%s%s\n\n%s.\n", fam->name, c->name, c->synopsis[0] ? " " : "",
-            c->synopsis, c->summary);
+    fprintf(f, "Usage: custos %s %s%s%s\n\n%c%s.\n", fam->name, c->name, c->synopsis[0] ? " " : "",
+            c->synopsis, toupper((unsigned char)c->summary[0]), c->summary + 1);
     if (c->help)
         fprintf(f, "\n%s", c->help);
     fprintf(f, "\nGlobal options: --socket PATH, --json, --timeout SEC, -h/--help.\n%s",
@@ -340,7 +341,8 @@ static int run_cmd(struct cli *cli, const struct cli_family *fam, const struct c
     if ((r = globals_apply(cli, &a)) != 0)
         goto out;
     if (a.npos < c->min_pos) {
-        r = cli_usage(cli, "missing argument: custos %s %s %s", fam->name, c->name, c->synopsis);
+        r = cli_usage(cli, "missing argument; usage: custos %s %s %s", fam->name, c->name,
+                      c->synopsis);
         goto out;
     }
     if (a.npos > c->max_pos) {
