@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Socket API throughput of custos-vaultd against a bare AF_UNIX round trip, in one run. */
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +99,24 @@ static void *load_thread(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Median of 5 runs of the floor: wake-ups on a shared VM are noisy. */
+static double floor_median(unsigned iters)
+{
+    double v[5];
+
+    for (unsigned i = 0; i < 5; i++)
+        v[i] = floor_rate(iters);
+    qsort(v, 5, sizeof(v[0]), cmp_double);
+    return v[2];
+}
+
 /* Aggregate requests per second of `clients` connections doing `iters` calls each. */
 static double api_rate(const char *sock, const char *op, json_t *args, unsigned clients,
                        unsigned iters)
@@ -135,38 +154,35 @@ static int call(struct client *c, const char *op, json_t *args)
     return r;
 }
 
-int main(int argc, char **argv)
+/* Start a vaultd with `extra` [vault] lines, set it up, measure, print, stop it. */
+static int bench_vault(const char *vaultd, const char *extra, const char *label, unsigned iters,
+                       double fl, bool unseal_default)
 {
     char dir[] = "/tmp/custos-bench-XXXXXX", conf[256], sock[256], cmd[512];
-    unsigned iters = argc > 2 ? (unsigned)atoi(argv[2]) : 2000;
     struct client *c = NULL;
-    double fl, get1, get2, meta1, t0, unseal;
+    double get1, get2, get8, meta1, t0, unseal = 0;
+    json_t *gargs = NULL, *targs = NULL;
     pid_t pid;
     FILE *f;
     int rc = 1;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_api PATH/TO/custos-vaultd [ITERATIONS]\n");
-        return 2;
-    }
-    if (secbuf_init() != 0 || !mkdtemp(dir))
+    if (!mkdtemp(dir))
         return 1;
-    ndjson_use_wiping_allocator();
     snprintf(conf, sizeof(conf), "%s/vaultd.conf", dir);
     snprintf(sock, sizeof(sock), "%s/vaultd.sock", dir);
     f = fopen(conf, "w");
-    fprintf(f, "[vault]\ndata_dir = %s/data\nsocket = %s\n[log]\nlevel = warn\n", dir, sock);
+    fprintf(f, "[vault]\ndata_dir = %s/data\nsocket = %s\n%s%s[log]\nlevel = warn\n", dir, sock,
+            extra, unseal_default ? "" : "argon2_ops = 1\nargon2_mem = 8M\n");
     fclose(f);
     pid = fork();
     if (pid == 0) {
-        execl(argv[1], argv[1], "-c", conf, (char *)NULL);
+        execl(vaultd, vaultd, "-c", conf, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && client_connect(sock, 1000, &c) != 0; i++)
         usleep(20000);
     if (!c)
         goto out;
-    /* Default (MODERATE) Argon2id limits, as a real vault uses them. */
     if (call(c, "vault.init",
              json_pack("{s:s,s:s}", "method", "passphrase", "passphrase", "bench passphrase")) != 0)
         goto out;
@@ -179,29 +195,42 @@ int main(int argc, char **argv)
         call(c, "secret.put",
              json_pack("{s:s,s:s}", "account", "root@web01", "value", "correct-horse-battery")))
         goto out;
-
-    json_t *gargs = json_pack("{s:s}", "account", "root@web01");
-    json_t *targs = json_pack("{s:s}", "name", "web01");
-    fl = floor_rate(iters * 5);
-    meta1 = api_rate(sock, "target.get", targs, 1, iters * 2);
-    get1 = api_rate(sock, "secret.get", gargs, 1, iters);
-    get2 = api_rate(sock, "secret.get", gargs, 2, iters);
-    double get8 = api_rate(sock, "secret.get", gargs, 8, iters / 2);
-    json_decref(gargs);
-    json_decref(targs);
-
-    printf("api.floor           unix round trips/s   %10.0f\n", fl);
-    printf("api.target.get      1 client  req/s      %10.0f  ratio %.2f (read path, no fsync)\n",
-           meta1, meta1 / fl);
-    printf("api.secret.get      1 client  req/s      %10.0f  ratio %.3f target>=0.5 %s "
-           "(each release durably audited: one fsync)\n",
-           get1, get1 / fl, get1 / fl >= 0.5 ? "PASS" : "MISS");
-    printf("api.secret.get      2 clients req/s      %10.0f  ratio %.3f\n", get2, get2 / fl);
-    printf("api.secret.get      8 clients req/s      %10.0f  ratio %.3f (group commit)\n", get8,
-           get8 / fl);
-    printf("vault.unseal        argon2id MODERATE    %10.3f s\n", unseal);
+    gargs = json_pack("{s:s}", "account", "root@web01");
+    targs = json_pack("{s:s}", "name", "web01");
+    {
+        /* Interleave the floor with the vault runs and take medians of 3. */
+        double m[3], g1[3], g2[3], g8[3], fls[3];
+        for (unsigned i = 0; i < 3; i++) {
+            fls[i] = floor_median(iters);
+            m[i] = api_rate(sock, "target.get", targs, 1, iters * 2);
+            g1[i] = api_rate(sock, "secret.get", gargs, 1, iters);
+            g2[i] = api_rate(sock, "secret.get", gargs, 2, iters);
+            g8[i] = api_rate(sock, "secret.get", gargs, 8, iters / 2);
+        }
+        qsort(fls, 3, sizeof(double), cmp_double);
+        qsort(m, 3, sizeof(double), cmp_double);
+        qsort(g1, 3, sizeof(double), cmp_double);
+        qsort(g2, 3, sizeof(double), cmp_double);
+        qsort(g8, 3, sizeof(double), cmp_double);
+        fl = fls[1];
+        meta1 = m[1];
+        get1 = g1[1];
+        get2 = g2[1];
+        get8 = g8[1];
+    }
+    printf("[%s]  floor %.0f round trips/s (median)\n", label, fl);
+    printf("api.target.get   1 client  %8.0f req/s  ratio %.2f  (metadata read, no audit)\n", meta1,
+           meta1 / fl);
+    printf("api.secret.get   1 client  %8.0f req/s  ratio %.3f  target>=0.5 %s\n", get1, get1 / fl,
+           get1 / fl >= 0.5 ? "PASS" : "MISS");
+    printf("api.secret.get   2 clients %8.0f req/s  ratio %.3f\n", get2, get2 / fl);
+    printf("api.secret.get   8 clients %8.0f req/s  ratio %.3f\n", get8, get8 / fl);
+    if (unseal_default)
+        printf("vault.unseal     argon2id MODERATE  %.3f s\n", unseal);
     rc = 0;
 out:
+    json_decref(gargs);
+    json_decref(targs);
     client_close(c);
     if (pid > 0) {
         kill(pid, SIGTERM);
@@ -210,5 +239,27 @@ out:
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_api: could not remove %s\n", dir);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned iters = argc > 2 ? (unsigned)atoi(argv[2]) : 2000;
+    double fl;
+    int rc;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_api PATH/TO/custos-vaultd [ITERATIONS]\n");
+        return 2;
+    }
+    if (secbuf_init() != 0)
+        return 1;
+    ndjson_use_wiping_allocator();
+    fl = 0;
+    rc = bench_vault(argv[1], "", "sync_interval_ms = 0 (default): every release fsynced", iters,
+                     fl, true);
+    rc |= bench_vault(argv[1], "sync_interval_ms = 10\n",
+                      "sync_interval_ms = 10: releases reach the OS, fsync within 10 ms", iters, fl,
+                      false);
     return rc;
 }

@@ -19,7 +19,7 @@ static const char *const msgs[] = {
 static int idx(int r)
 {
     if (r < 0)
-        r = -r;
+        r = r < -ERR__COUNT ? ERR__COUNT : -r; /* no -INT_MIN */
     return r < ERR__COUNT ? r : ERR_INTERNAL;
 }
 

@@ -57,6 +57,8 @@ int vaultd_open(struct vaultd *vd, uv_loop_t *loop, struct vconf *conf)
     vd->conf = conf;
     if ((r = store_open(conf->data_dir, conf->map_size, &vd->store)) != 0)
         return r;
+    if (conf->sync_interval_ms && (r = store_set_nosync(vd->store, true)) != 0)
+        return r;
     if ((r = store_txn_begin(vd->store, NULL, false, &txn)) != 0)
         return r;
     r = store_json_get(vd->store, txn, STORE_META, "kek", &desc);
@@ -74,6 +76,8 @@ int vaultd_open(struct vaultd *vd, uv_loop_t *loop, struct vconf *conf)
     } else {
         return r;
     }
+    writer_init(vd);
+    server_init(vd);
     uv_signal_init(loop, &vd->sig_term);
     uv_signal_init(loop, &vd->sig_int);
     vd->sig_term.data = vd->sig_int.data = vd;
@@ -115,6 +119,8 @@ void vaultd_close(struct vaultd *vd)
     vd->writer.head = vd->writer.tail = NULL;
     if (vd->state == VAULT_UNSEALED && vd->store)
         audit_stop(vd);
+    writer_close(vd);
+    server_close(vd);
     vaultd_wipe_keys(vd);
     json_decref(vd->kek_desc);
     vd->kek_desc = NULL;

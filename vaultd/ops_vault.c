@@ -539,6 +539,8 @@ static void post_restore(struct vaultd *vd, struct req *rq)
         return;                /* refused before anything changed */
     vd->store = rq->new_store; /* NULL if the reopen failed: fatal below */
     rq->new_store = NULL;
+    if (vd->store && vd->conf->sync_interval_ms && store_set_nosync(vd->store, true) != 0)
+        log_err("restored store: cannot set delayed sync");
     if (rq->err && vd->store)
         return;
     vaultd_wipe_keys(vd);

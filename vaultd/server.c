@@ -34,8 +34,9 @@ struct conn {
     unsigned inflight;
     bool reading;
     bool closing;
-    size_t out_pending; /* bytes queued in uv_write and not yet written */
-    unsigned long id;   /* for logs */
+    size_t out_pending;     /* bytes queued in uv_write and not yet written */
+    uint64_t partial_since; /* uv_now() when the unfinished line began; 0: none */
+    unsigned long id;       /* for logs */
 };
 
 struct out {
@@ -339,6 +340,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     if (n > 0 && ndjson_reader_feed(&c->reader, b->base, (size_t)n, on_line, c) != 0)
         conn_close(c, "framing error");
+    if (!ndjson_reader_has_partial(&c->reader))
+        c->partial_since = 0;
+    else if (!c->partial_since)
+        c->partial_since = uv_now(c->vd->loop);
 out:
     if (n > 0)
         sodium_memzero(b->base, (size_t)n); /* requests may carry secrets */
@@ -410,6 +415,34 @@ static void on_connection(uv_stream_t *srv, int status)
     conn_read_start(c);
 }
 
+/* [api] idle_timeout: a client that leaves a line unfinished that long is dropped. */
+static void on_idle_timer(uv_timer_t *t)
+{
+    struct vaultd *vd = t->data;
+    uint64_t now = uv_now(vd->loop), limit = (uint64_t)vd->conf->idle_timeout * 1000u;
+
+    for (struct conn *c = vd->conns; c; c = c->next) {
+        if (c->partial_since && now - c->partial_since >= limit && !c->closing) {
+            log_warn("conn=%lu uid=%u: request line unfinished for %us, disconnecting", c->id,
+                     (unsigned)c->uid, vd->conf->idle_timeout);
+            conn_close(c, "idle_timeout");
+        }
+    }
+}
+
+void server_init(struct vaultd *vd)
+{
+    uv_timer_init(vd->loop, &vd->idle_timer);
+    vd->idle_timer.data = vd;
+    if (vd->conf->idle_timeout)
+        uv_timer_start(&vd->idle_timer, on_idle_timer, 1000, 1000);
+}
+
+void server_close(struct vaultd *vd)
+{
+    uv_close((uv_handle_t *)&vd->idle_timer, NULL);
+}
+
 /* A socket file left by a dead daemon is removed; one in use is an error. */
 static int prepare_socket_path(const char *path)
 {
@@ -457,8 +490,12 @@ int vaultd_listen(struct vaultd *vd)
     }
     if (conf->socket_group && *conf->socket_group) {
         struct group *g = getgrnam(conf->socket_group);
-        if (!g || chown(conf->socket_path, (uid_t)-1, g->gr_gid) != 0) {
-            log_err("socket_group %s: cannot apply", conf->socket_group);
+        char *end = NULL;
+        unsigned long gid = g ? g->gr_gid : strtoul(conf->socket_group, &end, 10);
+
+        if ((!g && (!end || *end || end == conf->socket_group)) ||
+            chown(conf->socket_path, (uid_t)-1, (gid_t)gid) != 0) {
+            log_err("socket_group %s: no such group, or chown failed", conf->socket_group);
             return -ERR_CONFIG;
         }
     }

@@ -647,6 +647,20 @@ void store_close(struct store *s)
     free(s);
 }
 
+int store_set_nosync(struct store *s, bool on)
+{
+    int rc = mdb_env_set_flags(s->env, MDB_NOSYNC, on ? 1 : 0);
+
+    return rc ? FROM_MDB(rc, "mdb_env_set_flags") : 0;
+}
+
+int store_sync(struct store *s)
+{
+    int rc = mdb_env_sync(s->env, 1);
+
+    return rc ? FROM_MDB(rc, "mdb_env_sync") : 0;
+}
+
 const char *store_dir(const struct store *s)
 {
     return s->dir;

@@ -60,6 +60,14 @@ MUST_CHECK int store_txn_begin(struct store *s, MDB_txn *parent, bool write, MDB
 MUST_CHECK int store_txn_commit(MDB_txn *txn);
 void store_txn_abort(MDB_txn *txn);
 
+/*
+ * Delayed durability ([vault] sync_interval_ms > 0): with `on`, commits are
+ * written to the OS but not fsynced (MDB_NOSYNC); store_sync() then flushes
+ * them.  Call both from the writer thread only (never during a write txn).
+ */
+MUST_CHECK int store_set_nosync(struct store *s, bool on);
+MUST_CHECK int store_sync(struct store *s);
+
 /* The LMDB handle of a table, for modules (audit) that walk it themselves. */
 MDB_dbi store_dbi(const struct store *s, enum store_table t);
 

@@ -4,6 +4,7 @@
 #define VAULTD_VAULTD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -35,6 +36,9 @@ struct writer {
     int batch_err;           /* commit result of the running batch */
     bool busy;
     bool exclusive; /* the running batch is one exclusive request */
+    bool sync_only; /* the running batch only flushes (delayed durability) */
+    bool dirty;     /* committed but not yet fsynced (sync_interval_ms > 0) */
+    uv_timer_t sync_timer;
 };
 
 struct vaultd {
@@ -55,6 +59,7 @@ struct vaultd {
     uv_pipe_t listener;
     bool listening;
     uv_signal_t sig_term, sig_int;
+    uv_timer_t idle_timer; /* [api] idle_timeout: drops clients stuck mid-line */
     struct conn *conns;
     unsigned n_conns;
     struct writer writer;
@@ -70,6 +75,14 @@ MUST_CHECK int vaultd_listen(struct vaultd *vd);
 void vaultd_stop(struct vaultd *vd);
 /* Called when everything is closed; frees keys and store. */
 void vaultd_close(struct vaultd *vd);
+/* The idle-client timer (server.c). */
+void server_init(struct vaultd *vd);
+void server_close(struct vaultd *vd);
+
+/* Writer set-up and the final flush (writer.c). */
+void writer_init(struct vaultd *vd);
+void writer_close(struct vaultd *vd);
+
 /* Drop the keys from memory (used by seal and at shutdown). */
 void vaultd_wipe_keys(struct vaultd *vd);
 

@@ -367,7 +367,6 @@ static void scopes_print(const struct conf_key *k, const void *base, FILE *f)
 static const struct conf_section sections[] = {
     {.name = "vault", .doc = "Where the vault keeps its data, how it is reached and unsealed."},
     {.name = "api", .doc = "Limits of the local socket API (docs/api.md)."},
-    {.name = "audit", .doc = "The tamper-evident audit log."},
     {.name = "log", .doc = "Logging to stderr, with journald priority prefixes."},
     {.name = "principal",
      .doc = "Maps local callers, identified by the kernel (SO_PEERCRED uid and primary gid), to "
@@ -449,6 +448,17 @@ static const struct conf_key keys[] = {
      .doc = "Largest size of the LMDB environment (address space reserved, not disk used).",
      .offset = offsetof(struct vconf, map_size),
      .min = 1u << 20},
+    {.section = "vault",
+     .key = "sync_interval_ms",
+     .type = CONF_UINT,
+     .def = "0",
+     .doc = "0: every commit is fsynced before it is answered, so an audited release survives "
+            "power loss. N > 0: commits reach the OS before they are answered (they survive a "
+            "crash of the daemon) and are fsynced at most N ms later (a power loss can take the "
+            "last N ms). Trades the durability of the newest entries for throughput.",
+     .offset = offsetof(struct vconf, sync_interval_ms),
+     .min = 0,
+     .max = 10000},
     {.section = "api",
      .key = "max_line",
      .type = CONF_SIZE,
@@ -487,14 +497,6 @@ static const struct conf_key keys[] = {
      .def = "true",
      .doc = "The daemon's own uid holds every scope.",
      .offset = offsetof(struct vconf, allow_self)},
-    {.section = "audit",
-     .key = "checkpoint_every",
-     .type = CONF_UINT,
-     .def = "64",
-     .doc = "Write a signed checkpoint after this many audit entries.",
-     .offset = offsetof(struct vconf, audit_checkpoint_every),
-     .min = 1,
-     .max = 1000000},
     {.section = "log",
      .key = "level",
      .type = CONF_LOG_LEVEL,

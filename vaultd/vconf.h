@@ -21,22 +21,22 @@ struct vconf_principal {
 };
 
 struct vconf {
-    char *data_dir;                  /* [vault] data_dir; NULL until set (file or command line) */
-    char *socket_path;               /* [vault] socket, default "<data_dir>/vaultd.sock" */
-    unsigned socket_mode;            /* [vault] socket_mode, default 0660 */
-    char *socket_group;              /* [vault] socket_group, "" = the daemon's group */
-    char *key_file;                  /* [vault] key_file, "" = none */
-    bool auto_unseal;                /* [vault] auto_unseal: unseal from key_file at start */
-    unsigned long long argon2_ops;   /* [vault] argon2_ops */
-    size_t argon2_mem;               /* [vault] argon2_mem (bytes) */
-    size_t map_size;                 /* [vault] map_size (bytes) */
-    size_t max_line;                 /* [api] max_line (bytes) */
-    size_t max_pending_output;       /* [api] max_pending_output (bytes) */
-    unsigned max_clients;            /* [api] max_clients */
-    unsigned idle_timeout;           /* [api] idle_timeout (seconds, 0 = none) */
-    bool allow_self;                 /* [api] allow_self */
-    unsigned audit_checkpoint_every; /* [audit] checkpoint_every */
-    int log_level;                   /* [log] level (enum log_level) */
+    char *data_dir;                /* [vault] data_dir; NULL until set (file or command line) */
+    char *socket_path;             /* [vault] socket, default "<data_dir>/vaultd.sock" */
+    unsigned socket_mode;          /* [vault] socket_mode, default 0660 */
+    char *socket_group;            /* [vault] socket_group, "" = the daemon's group */
+    char *key_file;                /* [vault] key_file, "" = none */
+    bool auto_unseal;              /* [vault] auto_unseal: unseal from key_file at start */
+    unsigned long long argon2_ops; /* [vault] argon2_ops */
+    size_t argon2_mem;             /* [vault] argon2_mem (bytes) */
+    size_t map_size;               /* [vault] map_size (bytes) */
+    size_t max_line;               /* [api] max_line (bytes) */
+    size_t max_pending_output;     /* [api] max_pending_output (bytes) */
+    unsigned max_clients;          /* [api] max_clients */
+    unsigned idle_timeout;         /* [api] idle_timeout (seconds, 0 = none) */
+    bool allow_self;               /* [api] allow_self */
+    unsigned sync_interval_ms;     /* [vault] sync_interval_ms, 0 = fsync every commit */
+    int log_level;                 /* [log] level (enum log_level) */
     struct vconf_principal *principals; /* [principal NAME] sections, file order */
     size_t n_principals;
     bool socket_path_derived; /* socket_path was computed from data_dir (not set in the file) */

@@ -9,6 +9,7 @@
 #define WRITER_BATCH_MAX 256u
 
 static void writer_kick(struct vaultd *vd);
+static void on_sync_timer(uv_timer_t *t);
 
 /*
  * Worker thread.  For a normal batch: one parent txn, one nested txn per
@@ -24,6 +25,11 @@ static void on_work(uv_work_t *w)
     int r;
 
     wr->batch_err = 0;
+    if (wr->sync_only) {
+        if ((r = store_sync(vd->store)) != 0)
+            log_err_r(r, "delayed fsync failed");
+        return;
+    }
     if (wr->exclusive) {
         struct req *rq = wr->batch;
         rq->err = rq->op->handler(vd, rq, NULL);
@@ -59,6 +65,8 @@ static void on_work(uv_work_t *w)
         log_err_r(r, "batch commit failed");
         wr->batch_err = r;
     }
+    if (vd->conf->sync_interval_ms)
+        wr->dirty = true; /* the sync timer flushes it on the threadpool */
 }
 
 static void on_after_work(uv_work_t *w, int status)
@@ -68,6 +76,8 @@ static void on_after_work(uv_work_t *w, int status)
     struct req *rq = wr->batch, *next;
 
     wr->batch = NULL;
+    if (wr->sync_only)
+        wr->dirty = false;
     for (; rq; rq = next) {
         next = rq->next;
         rq->next = NULL;
@@ -88,10 +98,15 @@ static void on_after_work(uv_work_t *w, int status)
     }
     wr->busy = false;
     wr->exclusive = false;
-    if (vd->stopping)
+    wr->sync_only = false;
+    if (vd->stopping) {
         vaultd_close(vd);
-    else
-        writer_kick(vd);
+        return;
+    }
+    writer_kick(vd);
+    /* First dirty commit since the last flush: flush within sync_interval_ms. */
+    if (wr->dirty && !uv_is_active((uv_handle_t *)&wr->sync_timer))
+        uv_timer_start(&wr->sync_timer, on_sync_timer, vd->conf->sync_interval_ms, 0);
 }
 
 static void writer_kick(struct vaultd *vd)
@@ -119,10 +134,57 @@ static void writer_kick(struct vaultd *vd)
     last->next = NULL;
     wr->busy = true;
     wr->work.data = vd;
+    if (!wr->exclusive && vd->conf->sync_interval_ms) {
+        /*
+         * Delayed durability: a commit is only writes to the page cache, no
+         * fsync, so the batch runs right here; the hop to the threadpool
+         * would cost more than the work (two wake-ups on this kind of VM).
+         */
+        on_work(&wr->work);
+        on_after_work(&wr->work, 0);
+        return;
+    }
     if ((r = uv_queue_work(vd->loop, &wr->work, on_work, on_after_work)) < 0) {
         log_err("uv_queue_work: %s", uv_strerror(r));
         on_after_work(&wr->work, r);
     }
+}
+
+/* Nothing was written for a while: flush what the last batches left unsynced. */
+static void on_sync_timer(uv_timer_t *t)
+{
+    struct vaultd *vd = t->data;
+    struct writer *wr = &vd->writer;
+    int r;
+
+    if (!wr->dirty || vd->stopping)
+        return;
+    if (wr->busy) { /* an exclusive op is running: try again shortly */
+        uv_timer_start(&wr->sync_timer, on_sync_timer, 1, 0);
+        return;
+    }
+    wr->busy = true;
+    wr->sync_only = true;
+    wr->work.data = vd;
+    if ((r = uv_queue_work(vd->loop, &wr->work, on_work, on_after_work)) < 0) {
+        log_err("uv_queue_work: %s", uv_strerror(r));
+        wr->busy = wr->sync_only = false;
+    }
+}
+
+void writer_init(struct vaultd *vd)
+{
+    uv_timer_init(vd->loop, &vd->writer.sync_timer);
+    vd->writer.sync_timer.data = vd;
+}
+
+/* At shutdown, writer idle: flush delayed commits, close the timer. */
+void writer_close(struct vaultd *vd)
+{
+    if (vd->writer.dirty && vd->store && store_sync(vd->store) != 0)
+        log_err("final fsync failed");
+    vd->writer.dirty = false;
+    uv_close((uv_handle_t *)&vd->writer.sync_timer, NULL);
 }
 
 void writer_submit(struct vaultd *vd, struct req *rq)

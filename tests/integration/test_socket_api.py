@@ -156,6 +156,28 @@ def test_many_clients_at_once():
         v.cleanup()
 
 
+def test_idle_timeout_drops_unfinished_line_only():
+    v = Vault(extra="[api]\nidle_timeout = 1\n").setup(PASS)
+    try:
+        stuck = v.connect()
+        stuck.send_raw(b'{"id": 1, "op": "vault.sta')
+        idle = v.connect()  # connected, nothing sent: not affected
+        deadline = time.time() + 10
+        closed = False
+        while time.time() < deadline and not closed:
+            try:
+                stuck.s.settimeout(0.5)
+                closed = stuck.s.recv(100) == b""
+            except socket.timeout:
+                pass
+        assert closed, "unfinished request line was not dropped"
+        assert idle.ok("vault.status")["state"] == "unsealed"
+        assert "unfinished" in v.logtext()
+        idle.close()
+    finally:
+        v.cleanup()
+
+
 def test_pipelined_answers_in_order():
     v = Vault().setup(PASS)
     try:

@@ -75,7 +75,7 @@ static void test_vconf_defaults(void **state)
     assert_int_equal(c->max_clients, 1024);
     assert_int_equal(c->idle_timeout, 0);
     assert_true(c->allow_self);
-    assert_int_equal(c->audit_checkpoint_every, 64);
+    assert_int_equal(c->sync_interval_ms, 0);
     assert_int_equal(c->log_level, LOG_LVL_INFO);
     assert_int_equal(c->n_principals, 0);
     assert_null(vconf_principal_for(c, 0, 0));
@@ -133,14 +133,14 @@ static void test_vconf_all_keys(void **state)
                        "argon2_ops = 4\n"
                        "argon2_mem = 64M\n"
                        "map_size = 8G\n"
+                       "sync_interval_ms = 8\n"
                        "[api]\n"
                        "max_line = 1M\n"
                        "max_pending_output = 16M\n"
                        "max_clients = 16\n"
                        "idle_timeout = 30\n"
                        "allow_self = false\n"
-                       "[audit]\n"
-                       "checkpoint_every = 8\n"
+
                        "[log]\n"
                        "level = debug\n";
 
@@ -158,7 +158,7 @@ static void test_vconf_all_keys(void **state)
     assert_int_equal(c->max_clients, 16);
     assert_int_equal(c->idle_timeout, 30);
     assert_false(c->allow_self);
-    assert_int_equal(c->audit_checkpoint_every, 8);
+    assert_int_equal(c->sync_interval_ms, 8);
     assert_int_equal(c->log_level, LOG_LVL_DEBUG);
     assert_int_equal(vconf_check(c, errbuf, sizeof(errbuf)), 0);
     vconf_free(c);
@@ -299,12 +299,12 @@ static void test_vconf_sample_loads(void **state)
                                        "#argon2_ops = 3",
                                        "#argon2_mem = 256M",
                                        "#map_size = 1G",
+                                       "#sync_interval_ms = 0",
                                        "#max_line = 65536",
                                        "#max_pending_output = 4M",
                                        "#max_clients = 1024",
                                        "#idle_timeout = 0",
                                        "#allow_self = true",
-                                       "#checkpoint_every = 64",
                                        "#level = info",
                                        "#[principal admin]",
                                        "#uids = ",
