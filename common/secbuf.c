@@ -24,9 +24,9 @@ struct secbuf {
  * recycled buffer stays guarded and locked and is wiped whole before it goes
  * back to the pool, so reuse changes nothing a secret could leak through.
  */
-#define POOL_CLASSES 3u
+#define POOL_CLASSES 4u
 #define POOL_DEPTH 64u
-static const size_t pool_class[POOL_CLASSES] = {256, 4096, 65536};
+static const size_t pool_class[POOL_CLASSES] = {64, 256, 4096, 65536};
 static struct {
     pthread_mutex_t lock;
     struct secbuf *free[POOL_CLASSES][POOL_DEPTH];
