@@ -83,6 +83,9 @@ int out_value_format(const char *key, const json_t *v, struct buf *dst)
         } else {
             r = buf_printf(dst, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         }
+    } else if (json_is_real(v) && is_time_key(key)) {
+        out_time_format((long long)json_real_value(v), tmp, sizeof(tmp));
+        r = buf_append(dst, tmp, strlen(tmp));
     } else if (json_is_real(v)) {
         r = buf_printf(dst, "%g", json_real_value(v));
     } else if (json_is_boolean(v)) {

@@ -226,6 +226,7 @@ static void test_value_format(void **state)
 {
     check_value("created_at", json_integer(1714564800), "2024-05-01T12:00:00Z");
     check_value("time", json_integer(0), "1970-01-01T00:00:00Z");
+    check_value("time", json_real(1714564800.75), "2024-05-01T12:00:00Z");
     check_value("port", json_integer(22), "22");
     check_value("pending", json_null(), "-");
     check_value("pending", NULL, "-");
