@@ -11,7 +11,12 @@
     X(READ, "read", "target/account get and list, secret.list, secret.history")                    \
     X(WRITE, "write", "target/account create, update, delete; secret.put, secret.promote")         \
     X(SECRET, "secret", "secret.get: release a decrypted credential")                              \
-    X(AUDIT, "audit", "audit.verify, audit.export")
+    X(AUDIT, "audit", "audit.verify, audit.export")                                                \
+    X(GOV, "gov", "governance administration: identities, roles, rules, SoD, campaigns, HR sync")  \
+    X(REQUEST, "request", "self-service as the principal's identity: request, approve, review")    \
+    X(ACT_AS, "act_as",                                                                            \
+      "act as any identity (\"as\" argument): trusted front ends such as the broker")              \
+    X(AUTHORIZE, "authorize", "gov.authorize, gov.evidence, events.subscribe (the broker)")
 
 enum scope_bit {
 #define SCOPE_ENUM(n, s, d) SCOPE_BIT_##n,

@@ -48,6 +48,21 @@ struct store {
 static const char *const table_names[STORE__TABLES] = {
     [STORE_META] = "meta",       [STORE_TARGETS] = "targets", [STORE_ACCOUNTS] = "accounts",
     [STORE_SECRETS] = "secrets", [STORE_AUDIT] = "audit",     [STORE_AUDIT_CKPT] = "audit_ckpt",
+    [STORE_IDENTITIES] = "gov_identities",
+    [STORE_KEYFP] = "gov_keyfp",
+    [STORE_ROLES] = "gov_roles",
+    [STORE_RULES] = "gov_rules",
+    [STORE_SOD] = "gov_sod",
+    [STORE_SOD_EXC] = "gov_sod_exceptions",
+    [STORE_AUTO] = "gov_auto",
+    [STORE_REQUESTS] = "gov_requests",
+    [STORE_GRANTS] = "gov_grants",
+    [STORE_GRANT_IDX] = "gov_grant_index",
+    [STORE_ASSIGN] = "gov_assignments",
+    [STORE_CAMPAIGNS] = "gov_campaigns",
+    [STORE_ITEMS] = "gov_review_items",
+    [STORE_ROTATION] = "gov_rotation_queue",
+    [STORE_USAGE] = "gov_usage",
 };
 
 /*

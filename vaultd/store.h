@@ -26,6 +26,22 @@ enum store_table {
     STORE_SECRETS,    /* key || 0x00 || be32 version -> nonce||ct||tag (sealed) */
     STORE_AUDIT,      /* be64 seq -> JSON entry */
     STORE_AUDIT_CKPT, /* be64 seq -> JSON signed checkpoint */
+    /* Governance (docs/governance.md); keys are ids unless said otherwise. */
+    STORE_IDENTITIES, /* identity id -> JSON */
+    STORE_KEYFP,      /* "SHA256:..." -> {"identity": id} */
+    STORE_ROLES,      /* role name -> JSON */
+    STORE_RULES,      /* birthright rule name -> JSON */
+    STORE_SOD,        /* SoD rule name -> JSON */
+    STORE_SOD_EXC,    /* exception id -> JSON */
+    STORE_AUTO,       /* auto-approval rule name -> JSON */
+    STORE_REQUESTS,   /* request id -> JSON */
+    STORE_GRANTS,     /* grant id -> JSON */
+    STORE_GRANT_IDX,  /* "identity/account/grant" -> {"state","expires_at"} (every grant) */
+    STORE_ASSIGN,     /* "identity/%016llu" -> {"role","source","from","until"} (history) */
+    STORE_CAMPAIGNS,  /* campaign id -> JSON */
+    STORE_ITEMS,      /* "campaign/item" -> JSON */
+    STORE_ROTATION,   /* queue id -> JSON */
+    STORE_USAGE,      /* "identity/account" -> {"last_session","last_use"} */
     STORE__TABLES
 };
 

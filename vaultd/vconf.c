@@ -532,6 +532,14 @@ static const struct conf_key keys[] = {
      .type_doc = "list of scopes",
      .parse = scopes_parse,
      .print = scopes_print},
+    {.section = "principal",
+     .key = "identity",
+     .type = CONF_STRING,
+     .def = "",
+     .doc = "Governance identity this principal acts as (its requests, approvals and reviews); "
+            "empty: none (then governance ops need the act_as scope and an \"as\" argument).",
+     .offset = offsetof(struct vconf_principal, identity),
+     .example = "alice"},
 };
 
 static const struct conf_schema schema = {

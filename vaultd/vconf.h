@@ -18,6 +18,7 @@ struct vconf_principal {
     gid_t *gids;
     size_t n_gids;
     unsigned scopes; /* SCOPE() bits from scopes.h; always includes SCOPE(STATUS) */
+    char *identity;  /* governance identity acted as; "" = none */
 };
 
 struct vconf {

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Governance policy logic: pure functions over JSON objects, no I/O (docs/governance.md). */
+#ifndef CUSTOS_GOV_H
+#define CUSTOS_GOV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "custos/err.h"
+
+/*
+ * Every object is a jansson value shaped as docs/governance.md says.  Inputs
+ * are borrowed; outputs are new references owned by the caller.  Functions
+ * that explain a refusal write one human sentence to `why` (never a secret)
+ * and return a negative ERR_*: -ERR_INVAL (malformed input), -ERR_DENIED
+ * (policy says no).  Times are Unix seconds (json_int_t).
+ */
+
+/* ---- names and patterns ---- */
+
+/* 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool gov_name_is_valid(const char *s);
+/* Glob over account ids: '*' any run (also empty), '?' one char, others literal. */
+bool gov_glob_match(const char *pattern, const char *s);
+/* A pattern: 1..129 chars of name chars plus '@', '*', '?', exactly one '@'. */
+bool gov_pattern_is_valid(const char *pattern);
+
+/* ---- validation (fill defaults, check types and values) ---- */
+
+/*
+ * Each checks one object as created through the API and fills defaults in
+ * place (role: kind "requestable", description "", entitlements' approval
+ * {"by":"manager","count":1}, break_glass false, file_transfer false,
+ * max_duration 3600; identity: groups [], keys [], state "active", totp
+ * false).  0, or -ERR_INVAL with `why` naming the field.
+ */
+MUST_CHECK int gov_identity_check(json_t *identity, char *why, size_t whylen);
+MUST_CHECK int gov_role_check(json_t *role, char *why, size_t whylen);
+MUST_CHECK int gov_rule_check(json_t *rule, char *why, size_t whylen);
+MUST_CHECK int gov_sod_check(json_t *sod, char *why, size_t whylen);
+MUST_CHECK int gov_auto_check(json_t *rule, char *why, size_t whylen);
+
+/* Lifecycle: may an identity go from `from` to `to`?  (left is terminal.) */
+bool gov_lifecycle_allowed(const char *from, const char *to);
+
+/* ---- keys ---- */
+
+/*
+ * SHA256 fingerprint of an OpenSSH public key line ("ssh-ed25519 AAAA... c"),
+ * as ssh-keygen -lf prints it: "SHA256:" + unpadded base64 of SHA-256 of the
+ * decoded blob.  -ERR_INVAL for a line that is not a public key.  fp must
+ * hold at least GOV_FP_MAX bytes.
+ */
+#define GOV_FP_MAX 64u
+MUST_CHECK int gov_key_fingerprint(const char *pubkey_line, char *fp, size_t fplen);
+
+/* ---- eligibility ---- */
+
+/*
+ * Among `roles` (array of role objects the identity holds), find the
+ * entitlement that lets it reach `account`:
+ *   mode "request":    requestable or standing roles, max_duration >= duration;
+ *                      the least approval wins (none < 1 < 2), then the
+ *                      longest max_duration;
+ *   mode "standing":   standing roles only (duration ignored);
+ *   mode "breakglass": entitlements with break_glass true, duration <= max.
+ * On success *role and *entitlement are new references (copies).  -ERR_DENIED
+ * with `why` ("no role of yours covers root@db02", "longest allowed is 4h").
+ */
+MUST_CHECK int gov_entitlement_find(const json_t *roles, const char *account, json_int_t duration,
+                                    const char *mode, json_t **role, json_t **entitlement,
+                                    char *why, size_t whylen);
+
+/* ---- approvals ---- */
+
+/*
+ * Who may approve a request with `approval` ({"by","group","count"}):
+ * requester (identity), target (target object or NULL), members (array of
+ * identity objects of approval.group, or NULL), identities (object id ->
+ * identity, for the manager lookup).  Only active identities, never the
+ * requester.  *approvers: new array of ids.  -ERR_DENIED when fewer than
+ * `count` approvers exist ("your manager is not active", "target web01 has
+ * no owner").  by "none": an empty array and 0.
+ */
+MUST_CHECK int gov_approvers_resolve(const json_t *approval, const json_t *requester,
+                                     const json_t *target, const json_t *members,
+                                     const json_t *identities, json_t **approvers, char *why,
+                                     size_t whylen);
+
+/*
+ * May `approver` (identity object) approve `request` now?  Checks: request
+ * pending; approver active and listed in request.approvers; not the
+ * requester; not already approved by them; for count 2, no reciprocal
+ * approval: `approver_requests` (array of the approver's own requests that
+ * are pending or approved with a live grant) must not contain one approved
+ * by the requester.  0 or -ERR_DENIED with why.
+ */
+MUST_CHECK int gov_can_approve(const json_t *request, const json_t *approver,
+                               const json_t *approver_requests, char *why, size_t whylen);
+
+/* Is the request fully approved (approvals >= approval.count)? */
+bool gov_request_is_approved(const json_t *request);
+
+/*
+ * The auto-approval rule (from array `rules`) that approves a request by
+ * `identity` for `account` and `duration`, or NULL (borrowed from rules).
+ */
+const json_t *gov_auto_rule_find(const json_t *rules, const json_t *identity, const char *account,
+                                 json_int_t duration);
+
+/* ---- segregation of duties ---- */
+
+/*
+ * holdings: {"roles": [names], "accounts": [account ids]}; candidate: NULL or
+ * {"role": name} or {"account": id} (what is about to be added).  *violated:
+ * new array of the rule objects (copies) violated once candidate is added
+ * and, when candidate is non-NULL, only those the candidate takes part in.
+ * A side "account:PATTERN" is held when any held account matches it.
+ * `exceptions`: array of live exception objects for this identity; a rule
+ * with an exception is not reported.  Returns 0 (the array may be empty).
+ */
+MUST_CHECK int gov_sod_violations(const json_t *rules, const json_t *holdings,
+                                  const json_t *candidate, const json_t *exceptions,
+                                  json_t **violated);
+
+/* ---- birthright ---- */
+
+/*
+ * Roles that birthright `rules` give `identity`: new array of
+ * {"role": name, "source": "rule:NAME"}, each role once (first rule wins),
+ * in rule order.  Matching per docs/governance.md.
+ */
+json_t *gov_birthright(const json_t *rules, const json_t *identity);
+
+/* ---- HR feed ---- */
+
+/*
+ * Parse an HR file: format "csv" (RFC 4180: header row, quoted fields with
+ * "" escapes, CRLF or LF) or "json" (array of objects).  *records: new array
+ * of identity-shaped objects {"id","name","email","department","title",
+ * "manager","groups","state","line"}; *errors: new array of {"line": n,
+ * "message": "..."} for every bad row (missing required field, bad id, bad
+ * e-mail, unknown status, duplicate id, unknown manager, manager cycle).
+ * Returns 0 when there are no errors, -ERR_PARSE otherwise (both outputs set
+ * either way; a file that cannot be read at all gives one error with line 0
+ * or the line where it broke).
+ */
+MUST_CHECK int gov_hr_parse(const char *format, const char *data, size_t len, json_t **records,
+                            json_t **errors);
+
+/*
+ * Plan a sync: records (from gov_hr_parse) against `current` (object id ->
+ * identity, every identity known).  *plan: new object
+ *   {"joiners": [record...], "movers": [{"id", "changes": {field: [old, new]},
+ *    "record"}...], "leavers": [id...], "unchanged": n}
+ * Only identities with "source": "hr" can be leavers; a record whose state is
+ * "left" is a leaver if the identity exists (and ignored otherwise).  A
+ * record for an existing identity that has left is an error ("alice has left;
+ * an id is never reused") reported through the -ERR_PARSE path with
+ * *errors (new array, may be empty on success).
+ */
+MUST_CHECK int gov_hr_plan(const json_t *records, const json_t *current, json_t **plan,
+                           json_t **errors);
+
+/* ---- reviews ---- */
+
+/*
+ * Reviewer of an access item: kind "role" -> the identity's manager; kind
+ * "grant" -> the target owner, else the manager.  Never the identity itself:
+ * then the manager's manager, then `fallback` (the campaign creator).
+ * identities: object id -> identity.  Returns a borrowed string from the
+ * inputs, or NULL when nobody fits (then the caller uses fallback itself).
+ */
+const char *gov_reviewer_for(const char *kind, const json_t *identity, const json_t *target,
+                             const json_t *identities, const char *fallback);
+
+/* Does an item (role name or account) fall in a campaign scope ({"kind","value"})? */
+bool gov_scope_covers(const json_t *scope, const json_t *identity, const char *account,
+                      const json_t *target);
+
+/* ---- TOTP (RFC 6238, HMAC-SHA1, 30 s steps) ---- */
+
+/* Code for time t: 0 and *code, or -ERR_INVAL (digits not 6..8). */
+MUST_CHECK int gov_totp_code(const unsigned char *key, size_t keylen, uint64_t t, unsigned digits,
+                             unsigned *code);
+/* Constant-time check of a typed code against steps t-window .. t+window. */
+bool gov_totp_verify(const unsigned char *key, size_t keylen, const char *typed, uint64_t t,
+                     unsigned window);
+/* RFC 4648 base32 without padding (for otpauth:// URIs); out must hold 2*len bytes. */
+size_t gov_base32_encode(const unsigned char *in, size_t len, char *out, size_t outlen);
+
+#endif
