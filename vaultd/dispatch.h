@@ -55,6 +55,13 @@ struct req {
     struct audit *new_audit;
     json_t *new_desc;
     struct store *new_store;
+    /* Caller context for governance. */
+    unsigned scopes;         /* SCOPE() bits of the caller (SCOPE_ALL for self) */
+    char identity[65];       /* identity bound to the caller's principal, "" if none */
+    /* Pushed/armed by the server only once the request's txn is durable. */
+    json_t *events;          /* array of {"event","at","data"} or NULL */
+    json_t *timers;          /* array of {"at","kind","id"} or NULL */
+    json_t *errdata;         /* extra members of the error object (e.g. "errors"), or NULL */
     bool store_replaced; /* restore reached store_restore: new_store is the store now */
 };
 
@@ -83,6 +90,8 @@ bool writer_idle(const struct vaultd *vd);
 
 /* server.c: called on the loop thread when rq has its result or error. */
 void server_req_done(struct vaultd *vd, struct req *rq);
+/* events.subscribe: deliver events of `types` (array, [] = all) to rq's connection. */
+MUST_CHECK int server_subscribe(struct req *rq, json_t *types);
 /* Free a request (after its answer is written). */
 void req_free(struct req *rq);
 
@@ -91,6 +100,14 @@ extern const struct op ops_vault[];
 extern const struct op ops_objects[];
 extern const struct op ops_secret[];
 extern const struct op ops_audit[];
+extern const struct op ops_gov_identity[];
+extern const struct op ops_gov_policy[];
+extern const struct op ops_gov_request[];
+extern const struct op ops_gov_review[];
+extern const struct op ops_gov_sync[];
+extern const struct op ops_gov_history[];
+extern const struct op ops_rotate[];
+extern const struct op ops_events[];
 
 /* Argument helpers for handlers: on a missing/mistyped arg they req_fail(-ERR_INVAL) and return it.
  */

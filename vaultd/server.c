@@ -14,6 +14,7 @@
 #include "custos/log.h"
 #include "custos/ndjson.h"
 #include "dispatch.h"
+#include "gov_state.h"
 #include "scopes.h"
 #include "vaultd.h"
 
@@ -53,6 +54,7 @@ static void conn_read_start(struct conn *c);
 
 static void conn_free(struct conn *c)
 {
+    json_decref(c->subscribed);
     ndjson_reader_fini(&c->reader);
     free(c);
 }
@@ -148,13 +150,16 @@ out:
     buf_fini(&b);
 }
 
-static void send_answer(struct conn *c, json_t *id, int err, const char *msg, json_t *result)
+static void send_answer(struct conn *c, json_t *id, int err, const char *msg, json_t *result,
+                        json_t *errdata)
 {
     json_t *ans = json_object();
 
     json_object_set(ans, "id", id ? id : json_null());
     if (err) {
         json_t *e = json_object();
+        if (errdata)
+            json_object_update(e, errdata);
         json_object_set_new(e, "code", json_string(err_name(err)));
         json_object_set_new(e, "message", json_string(msg && *msg ? msg : err_str(err)));
         json_object_set_new(ans, "error", e);
@@ -173,6 +178,9 @@ void req_free(struct req *rq)
     json_decref(rq->args);
     json_decref(rq->result);
     json_decref(rq->new_desc);
+    json_decref(rq->events);
+    json_decref(rq->timers);
+    json_decref(rq->errdata);
     secbuf_free(rq->new_kek);
     secbuf_free(rq->new_dek);
     audit_free(rq->new_audit);
@@ -189,17 +197,53 @@ static void conn_flush(struct conn *c)
         if (!c->rq_head)
             c->rq_tail = NULL;
         c->inflight--;
-        send_answer(c, rq->id, rq->err, rq->errmsg, rq->result);
+        send_answer(c, rq->id, rq->err, rq->errmsg, rq->result, rq->errdata);
         req_free(rq);
     }
     if (!c->closing && !c->reading && c->inflight < CONN_MAX_INFLIGHT / 2)
         conn_read_start(c);
 }
 
+/* Push governance events of a committed request to every subscriber. */
+static void push_events(struct vaultd *vd, json_t *events)
+{
+    size_t i;
+    json_t *ev;
+
+    json_array_foreach(events, i, ev)
+    {
+        const char *type = json_string_value(json_object_get(ev, "event"));
+        for (struct conn *c = vd->conns; c; c = c->next) {
+            size_t j;
+            json_t *t;
+            bool want = c->subscribed && json_array_size(c->subscribed) == 0;
+
+            if (!c->subscribed || c->closing)
+                continue;
+            json_array_foreach(c->subscribed, j, t) if (type &&
+                                                        strcmp(json_string_value(t), type) == 0)
+                want = true;
+            if (want)
+                conn_send(c, ev);
+        }
+        log_info("event=%s", type ? type : "-");
+    }
+}
+
 void server_req_done(struct vaultd *vd, struct req *rq)
 {
-    (void)vd;
     rq->done = true;
+    if (rq->err == 0) {
+        size_t i;
+        json_t *t;
+
+        if (rq->events)
+            push_events(vd, rq->events);
+        json_array_foreach(rq->timers, i, t)
+            gov_timers_add(vd, json_integer_value(json_object_get(t, "at")),
+                           json_string_value(json_object_get(t, "kind")),
+                           json_string_value(json_object_get(t, "id")));
+    }
     if (!rq->conn) {
         req_free(rq); /* its client left */
         return;
@@ -312,6 +356,9 @@ static int on_line(void *ctx, const char *line, size_t len, int err)
     snprintf(rq->principal, sizeof(rq->principal), "%s", c->self ? "self" : c->principal->name);
     rq->uid = c->uid;
     rq->gid = c->gid;
+    rq->scopes = c->self ? SCOPE_ALL : c->principal->scopes;
+    if (!c->self && c->principal->identity)
+        snprintf(rq->identity, sizeof(rq->identity), "%s", c->principal->identity);
     conn_enqueue(c, rq);
     dispatch_req(vd, rq);
 out:
@@ -441,6 +488,17 @@ void server_init(struct vaultd *vd)
 void server_close(struct vaultd *vd)
 {
     uv_close((uv_handle_t *)&vd->idle_timer, NULL);
+}
+
+int server_subscribe(struct req *rq, json_t *types)
+{
+    if (!rq->conn)
+        return -ERR_CLOSED;
+    json_decref(rq->conn->subscribed);
+    rq->conn->subscribed = json_incref(types);
+    log_info("conn=%lu uid=%u subscribed to %zu event type(s)%s", rq->conn->id,
+             (unsigned)rq->uid, json_array_size(types), json_array_size(types) ? "" : " (all)");
+    return 0;
 }
 
 /* A socket file left by a dead daemon is removed; one in use is an error. */
