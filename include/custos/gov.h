@@ -21,12 +21,36 @@
 
 /* ---- names and patterns ---- */
 
+#define GOV_NAME_MAX 64u     /* identity, role, rule, group, target and account names */
+#define GOV_PATTERN_MAX 129u /* NAME@TARGET */
+#define GOV_TEXT_MAX 1024u   /* free text: display name, department, title, description */
+#define GOV_EMAIL_MAX 254u
+#define GOV_LIST_MAX 256u           /* groups, keys, role assignments, entitlements per object */
+#define GOV_DURATION_MAX 2592000u   /* 30 days: the longest max_duration of an entitlement */
+#define GOV_EXCEPTION_MAX 31536000u /* 365 days: the longest life of an SoD exception */
+
 /* 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool gov_name_is_valid(const char *s);
-/* Glob over account ids: '*' any run (also empty), '?' one char, others literal. */
+/*
+ * Glob over account ids: '*' any run (also empty), '?' one char, others literal.
+ * Bytes, case-sensitive; O(len(pattern) * len(s)) at worst, no recursion.
+ * NULL never matches.
+ */
 bool gov_glob_match(const char *pattern, const char *s);
 /* A pattern: 1..129 chars of name chars plus '@', '*', '?', exactly one '@'. */
 bool gov_pattern_is_valid(const char *pattern);
+/* An account id "NAME@TARGET" where both parts are valid names. */
+bool gov_account_is_valid(const char *account);
+/*
+ * Is there a string both globs match?  (For an account id without wildcards
+ * this is gov_glob_match.)  Used where a held "account" is itself a pattern,
+ * e.g. a standing role's entitlement against an SoD side.  O(len(a) *
+ * len(b)); false when either is NULL or longer than GOV_OVERLAP_MAX.
+ */
+#define GOV_OVERLAP_MAX 1024u
+bool gov_patterns_overlap(const char *a, const char *b);
+/* local@domain: one '@', both parts non-empty, no blanks or controls, <= 254 bytes. */
+bool gov_email_is_valid(const char *s);
 
 /* ---- validation (fill defaults, check types and values) ---- */
 
@@ -36,6 +60,30 @@ bool gov_pattern_is_valid(const char *pattern);
  * {"by":"manager","count":1}, break_glass false, file_transfer false,
  * max_duration 3600; identity: groups [], keys [], state "active", totp
  * false).  0, or -ERR_INVAL with `why` naming the field.
+ *
+ * Decisions (documented here, as the contract):
+ * - Unknown fields are errors (a misspelt "manger" is not dropped).  Besides
+ *   the fields of docs/governance.md every object may carry created_at and
+ *   updated_at, so a stored object passes the check again.
+ * - Free text (name, email, department, title, description) is a string or
+ *   null of at most GOV_TEXT_MAX bytes; lists at most GOV_LIST_MAX entries,
+ *   names in a list appear once.
+ * - identity: id required; email, when a non-empty string, must pass
+ *   gov_email_is_valid; manager is a name and not the id itself; source is a
+ *   name ("hr" marks HR-sourced identities); keys are {"key", "fp"} with fp
+ *   computed when missing and checked when given, each key once; roles are
+ *   {"role", "source": "manual"|"rule:NAME", "since"}.
+ * - role: name and entitlements (an array, may be empty) required; owner an
+ *   optional name; entitlement account must pass gov_pattern_is_valid;
+ *   max_duration 1..GOV_DURATION_MAX; approval.by none has count 0 (filled),
+ *   manager and owner count 1 (2 is refused: one person can never be two
+ *   distinct approvers), group count 1 or 2 and a "group" name.
+ * - rule (birthright): name, match (1..5 of department/title/email/manager/
+ *   group, non-empty glob strings) and roles (1.. names) required.
+ * - sod: name, a, b (gov_sod_side_is_valid, a != b) and owner required;
+ *   severity low|medium|high|critical (default "medium"); description "".
+ * - auto: name, group, account (pattern) required; max_duration default 3600.
+ * On error the object may already hold some of the defaults.
  */
 MUST_CHECK int gov_identity_check(json_t *identity, char *why, size_t whylen);
 MUST_CHECK int gov_role_check(json_t *role, char *why, size_t whylen);
@@ -43,7 +91,28 @@ MUST_CHECK int gov_rule_check(json_t *rule, char *why, size_t whylen);
 MUST_CHECK int gov_sod_check(json_t *sod, char *why, size_t whylen);
 MUST_CHECK int gov_auto_check(json_t *rule, char *why, size_t whylen);
 
-/* Lifecycle: may an identity go from `from` to `to`?  (left is terminal.) */
+/* An SoD side: "role:NAME" or "account:PATTERN". */
+bool gov_sod_side_is_valid(const char *side);
+
+/*
+ * Check an SoD exception {"id"?, "rule", "identity", "reason", "approved_by"?,
+ * "created_at"?, "expires_at"} that `actor` (identity id) creates at `now`
+ * for `rule` (the SoD rule object).  reason non-empty; now < expires_at <=
+ * now + GOV_EXCEPTION_MAX; approved_by, when given, is the actor.  Fills
+ * approved_by = actor and created_at = now.  -ERR_INVAL (malformed) or
+ * -ERR_DENIED when actor is not the rule's owner.
+ */
+MUST_CHECK int gov_sod_exception_check(json_t *exc, const json_t *rule, const char *actor,
+                                       json_int_t now, char *why, size_t whylen);
+/* Is the exception live at `now` (now < expires_at)? */
+bool gov_exception_is_live(const json_t *exc, json_int_t now);
+
+/*
+ * Lifecycle: may an identity go from `from` to `to`?  (left is terminal.)
+ * Allowed: pending->active, active<->suspended, and pending, active or
+ * suspended -> left (a leaver may be in any live state).  Staying in the same
+ * state is not a transition (false); unknown states give false.
+ */
 bool gov_lifecycle_allowed(const char *from, const char *to);
 
 /* ---- keys ---- */
@@ -56,6 +125,8 @@ bool gov_lifecycle_allowed(const char *from, const char *to);
  */
 #define GOV_FP_MAX 64u
 MUST_CHECK int gov_key_fingerprint(const char *pubkey_line, char *fp, size_t fplen);
+/* "SHA256:" followed by exactly 43 unpadded base64 characters. */
+bool gov_fp_is_valid(const char *fp);
 
 /* ---- eligibility ---- */
 

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small JSON accessors and message helpers shared by the governance policy files. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *gov_json_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+json_int_t gov_json_int(const json_t *o, const char *key, json_int_t def)
+{
+    const json_t *v = json_object_get(o, key);
+
+    return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+bool gov_json_true(const json_t *o, const char *key)
+{
+    return json_is_true(json_object_get(o, key));
+}
+
+bool gov_json_array_has(const json_t *arr, const char *s)
+{
+    size_t i;
+    const json_t *v;
+
+    if (!s)
+        return false;
+    json_array_foreach(arr, i, v)
+    {
+        const char *e = json_string_value(v);
+
+        if (e && strcmp(e, s) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool gov_is_active(const json_t *identity)
+{
+    const char *st = gov_json_str(identity, "state");
+
+    return st && strcmp(st, "active") == 0;
+}
+
+void gov_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!why || whylen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+void gov_duration_str(json_int_t secs, char *out, size_t outlen)
+{
+    json_int_t h, m, s;
+
+    if (secs < 0)
+        secs = 0;
+    h = secs / 3600;
+    m = secs % 3600 / 60;
+    s = secs % 60;
+    if (s != 0 || secs == 0)
+        snprintf(out, outlen, "%llds", (long long)secs);
+    else if (h != 0 && m != 0)
+        snprintf(out, outlen, "%lldh%lldm", (long long)h, (long long)m);
+    else if (h != 0)
+        snprintf(out, outlen, "%lldh", (long long)h);
+    else
+        snprintf(out, outlen, "%lldm", (long long)m);
+}
+
+void gov_approval_get(const json_t *approval, const char **by, json_int_t *count)
+{
+    const char *b = gov_json_str(approval, "by");
+
+    *by = b ? b : "manager";
+    if (strcmp(*by, "none") == 0)
+        *count = 0;
+    else
+        *count = gov_json_int(approval, "count", 1);
+}
+
+int gov_approval_rank(const json_t *approval)
+{
+    const char *by;
+    json_int_t count;
+
+    gov_approval_get(approval, &by, &count);
+    if (count <= 0)
+        return 0;
+    return count >= 2 ? 2 : 1;
+}
