@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "custos/log.h"
 #include "dispatch.h"
 #include "gov_state.h"
 #include "scopes.h"
@@ -32,7 +33,8 @@ static int list_keyed(struct vaultd *vd, MDB_txn *txn, enum store_table t, const
         goto out;
     }
     if ((rc = mdb_cursor_open(txn, store_dbi(vd->store, t), &cur)) != 0) {
-        r = rc == MDB_NOTFOUND ? 0 : -ERR_IO;
+        log_err("mdb_cursor_open: %s", mdb_strerror(rc));
+        r = -ERR_IO;
         goto out;
     }
     k.mv_size = plen;
@@ -43,6 +45,7 @@ static int list_keyed(struct vaultd *vd, MDB_txn *txn, enum store_table t, const
             break;
         if (!(obj = json_loadb(v.mv_data, v.mv_size, 0, NULL)) || !json_is_object(obj)) {
             json_decref(obj);
+            log_err("table=%d: a value is not a JSON object", (int)t);
             r = -ERR_CORRUPT;
             goto out;
         }
@@ -50,6 +53,7 @@ static int list_keyed(struct vaultd *vd, MDB_txn *txn, enum store_table t, const
             arr, json_pack("{s:s%,s:o}", "key", (const char *)k.mv_data, k.mv_size, "value", obj));
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
+        log_err("mdb_cursor_get: %s", mdb_strerror(rc));
         r = -ERR_IO;
         goto out;
     }
