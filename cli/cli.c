@@ -29,8 +29,14 @@ static const struct args_opt no_opts[] = {
 };
 
 static const struct cli_family *const families[] = {
-    &cmd_vault_family,  &cmd_target_family, &cmd_account_family,
-    &cmd_secret_family, &cmd_audit_family,  NULL,
+    &cmd_vault_family, &cmd_target_family, &cmd_account_family, &cmd_secret_family,
+    &cmd_audit_family, &cmd_gov_family,    &cmd_rotate_family,  NULL,
+};
+
+/* Lists of nested families ("gov identity"), reached through group subcommands. */
+static const struct cli_family *const *const nested_lists[] = {
+    cmd_gov_nested,
+    NULL,
 };
 
 static const char exit_help[] = "Exit status:\n"
@@ -312,6 +318,22 @@ static const struct cli_family *family_find(const char *name)
     return NULL;
 }
 
+/* The family of group subcommand `c` of `fam`: the nested family named "FAM C". */
+static const struct cli_family *group_find(const struct cli_family *fam, const struct cli_cmd *c)
+{
+    size_t flen = strlen(fam->name);
+
+    for (size_t l = 0; nested_lists[l]; l++)
+        for (size_t i = 0; nested_lists[l][i]; i++) {
+            const char *n = nested_lists[l][i]->name;
+
+            if (strncmp(n, fam->name, flen) == 0 && n[flen] == ' ' &&
+                strcmp(n + flen + 1, c->name) == 0)
+                return nested_lists[l][i];
+        }
+    return NULL;
+}
+
 static const struct cli_cmd *cmd_find(const struct cli_family *fam, const char *name)
 {
     for (const struct cli_cmd *c = fam->cmds; c->name; c++)
@@ -329,6 +351,9 @@ static int run_cmd(struct cli *cli, const struct cli_family *fam, const struct c
 
     snprintf(path, pathlen, "%s %s", fam->name, c->name);
     cli->cmd_path = path;
+    cli->cmd_argc = argc;
+    cli->cmd_argv = argv;
+    cli->cmd_opts = c->opts;
     memset(&a, 0, sizeof(a));
     if (args_parse(&a, tables, argc, argv, false) != 0) {
         r = cli_usage(cli, "%s", a.err);
@@ -354,15 +379,58 @@ out:
     return r;
 }
 
+/* `custos FAMILY ...` with argv after the family's name; recurses into group subcommands. */
+static int run_family(struct cli *cli, const struct cli_family *fam, int argc, char **argv,
+                      char *path, size_t pathlen)
+{
+    int r = 0;
+    struct args a;
+    const struct cli_cmd *c = NULL;
+    const struct cli_family *sub = NULL;
+    const struct args_opt *const fam_tables[] = {global_opts, NULL};
+
+    cli->cmd_path = fam->name;
+    memset(&a, 0, sizeof(a));
+    if (args_parse(&a, fam_tables, argc, argv, true) != 0) {
+        r = cli_usage(cli, "%s", a.err);
+        goto out;
+    }
+    if (a.val[ARGS_ID_HELP]) {
+        help_family(stdout, fam);
+        goto out;
+    }
+    if ((r = globals_apply(cli, &a)) != 0)
+        goto out;
+    if (a.next >= argc) {
+        help_family(stderr, fam);
+        cli->reported = cli->usage_failed = true;
+        r = -ERR_INVAL;
+        goto out;
+    }
+    if (!(c = cmd_find(fam, argv[a.next]))) {
+        r = cli_usage(cli, "unknown subcommand '%s %.64s'", fam->name, argv[a.next]);
+        goto out;
+    }
+    if (!c->run) {
+        if (!(sub = group_find(fam, c))) {
+            r = cli_fail(cli, -ERR_INTERNAL, "no subcommands for '%s %s'", fam->name, c->name);
+            goto out;
+        }
+        r = run_family(cli, sub, argc - a.next - 1, argv + a.next + 1, path, pathlen);
+        goto out;
+    }
+    r = run_cmd(cli, fam, c, argc - a.next - 1, argv + a.next + 1, path, pathlen);
+out:
+    return r;
+}
+
 static int run(struct cli *cli, int argc, char **argv)
 {
     int r = 0;
     struct args a;
     const struct cli_family *fam = NULL;
-    const struct cli_cmd *c = NULL;
-    char path[96];
+    char path[128];
     const struct args_opt *const top_tables[] = {global_opts, top_opts, NULL};
-    const struct args_opt *const fam_tables[] = {global_opts, NULL};
 
     memset(&a, 0, sizeof(a));
     if (args_parse(&a, top_tables, argc, argv, true) != 0) {
@@ -389,34 +457,17 @@ static int run(struct cli *cli, int argc, char **argv)
         r = cli_usage(cli, "unknown command '%.64s'", argv[a.next]);
         goto out;
     }
-    argc -= a.next + 1;
-    argv += a.next + 1;
-    cli->cmd_path = fam->name;
-
-    memset(&a, 0, sizeof(a));
-    if (args_parse(&a, fam_tables, argc, argv, true) != 0) {
-        r = cli_usage(cli, "%s", a.err);
-        goto out;
-    }
-    if (a.val[ARGS_ID_HELP]) {
-        help_family(stdout, fam);
-        goto out;
-    }
-    if ((r = globals_apply(cli, &a)) != 0)
-        goto out;
-    if (a.next >= argc) {
-        help_family(stderr, fam);
-        cli->reported = cli->usage_failed = true;
-        r = -ERR_INVAL;
-        goto out;
-    }
-    if (!(c = cmd_find(fam, argv[a.next]))) {
-        r = cli_usage(cli, "unknown subcommand '%s %.64s'", fam->name, argv[a.next]);
-        goto out;
-    }
-    r = run_cmd(cli, fam, c, argc - a.next - 1, argv + a.next + 1, path, sizeof(path));
+    r = run_family(cli, fam, argc - a.next - 1, argv + a.next + 1, path, sizeof(path));
 out:
     return r;
+}
+
+int cli_opt_values(const struct cli *cli, int id, const char **vals, size_t max, size_t *n)
+{
+    const struct args_opt *const tables[] = {global_opts, cli->cmd_opts ? cli->cmd_opts : no_opts,
+                                             NULL};
+
+    return govcli_opt_values(tables, cli->cmd_argc, cli->cmd_argv, id, vals, max, n);
 }
 
 enum cli_exit cli_main(struct cli *cli, int argc, char **argv)

@@ -39,7 +39,7 @@ enum args_global_id {
 };
 
 #define ARGS_MAX_IDS 32
-#define ARGS_MAX_POS 8
+#define ARGS_MAX_POS 64 /* free-text words: custos gov request ACCOUNT DURATION REASON... */
 
 /* One option: "--name", optional "-c", with or without a value.  Tables end with name == NULL. */
 struct args_opt {
@@ -134,6 +134,72 @@ MUST_CHECK int out_json(const json_t *v);
 /* Write exactly len bytes to fd (stdout flushed first when fd is 1). */
 MUST_CHECK int out_write_all(int fd, const void *data, size_t len);
 
+/* ---- cmd_gov_util.c: pure helpers of the governance commands --------- */
+
+/*
+ * Every value of option `id` in argv[0..argc), in order, walking the options
+ * exactly as args_parse does (tables: as given to it).  At most `max` into
+ * vals; *n is the count.  0, -ERR_TOO_LONG (more than max) or -ERR_INVAL.
+ */
+MUST_CHECK int govcli_opt_values(const struct args_opt *const *tables, int argc, char **argv,
+                                 int id, const char **vals, size_t max, size_t *n);
+
+/*
+ * A duration: one or more NUMBER UNIT pairs, units d, h, m, s in that order,
+ * each at most once ("90m", "1h30m", "7d", "45s").  A bare number is refused
+ * (minutes or seconds?).  0 < *secs <= GOVCLI_DURATION_MAX.  0 or -ERR_INVAL.
+ */
+#define GOVCLI_DURATION_MAX (100ll * 366 * 86400)
+MUST_CHECK int govcli_duration_parse(const char *s, long long *secs);
+
+/* Human form of a duration in seconds: "1h30m", "7d", "45s", "0s" (negative: "0s"). */
+#define GOVCLI_DURATION_LEN 32
+void govcli_duration_format(long long secs, char *dst, size_t n);
+
+/*
+ * A point in time: ISO 8601 "YYYY-MM-DD[(T| )HH:MM[:SS]][Z|+HH:MM|-HH:MM]"
+ * (no offset: UTC; date alone: midnight UTC), or, when allow_unix, Unix
+ * seconds as a decimal integer.  0 or -ERR_INVAL.
+ */
+MUST_CHECK int govcli_time_parse(const char *s, bool allow_unix, long long *t);
+
+/*
+ * An entitlement from its command-line spec
+ *   PATTERN:DURATION[:APPROVAL][:break-glass][:file-transfer]
+ * APPROVAL: none | manager | owner | group=NAME, optionally followed by "*2"
+ * (two distinct approvers).  *out: new object {"account", "max_duration",
+ * "approval": {"by", "count"[, "group"]} (only when given), "break_glass",
+ * "file_transfer"}.  0, or -ERR_INVAL with `why` set (one sentence).
+ */
+MUST_CHECK int govcli_entitlement_parse(const char *spec, json_t **out, char *why, size_t whylen);
+
+/* The APPROVAL part of a spec ("manager", "group=dba*2") for an approval object, appended. */
+MUST_CHECK int govcli_approval_format(const json_t *approval, struct buf *dst);
+
+/* The spec form of an entitlement object (inverse of govcli_entitlement_parse), appended. */
+MUST_CHECK int govcli_entitlement_format(const json_t *ent, struct buf *dst);
+
+/*
+ * A campaign scope: "all", "privileged", "department=D" or "target=T".
+ * *out: new {"kind"[, "value"]}.  0 or -ERR_INVAL.
+ */
+MUST_CHECK int govcli_scope_parse(const char *s, json_t **out);
+
+/*
+ * A copy of `v` for people: members that hold times (created_at, start,
+ * since, until, at, deadline, decide_by, ...) become ISO 8601 strings,
+ * durations (duration, max_duration) become "1h30m", arrays of strings
+ * become "a, b".  Deep; NULL on allocation failure.
+ */
+json_t *govcli_humanize(const json_t *v);
+
+/*
+ * The per-line errors of a refused HR file ([{line, message}]) as
+ * "FILE:LINE: message" lines (line 0: "FILE: message"), control characters
+ * shown as '?'.  Appended to dst.
+ */
+MUST_CHECK int govcli_sync_errors_format(const char *file, const json_t *errors, struct buf *dst);
+
 /* ---- prompt.c: reading secrets (never from argv) -------------------- */
 
 #define PROMPT_LINE_MAX 1024u   /* passphrase or Shamir share */
@@ -178,9 +244,17 @@ struct cli {
     bool usage_failed;     /* the failure was a usage error (exit 2) */
     const char *cmd_path;  /* "vault init", for usage hints */
     struct client *client; /* connected on first call */
+    /* The running command's arguments and options, for repeatable options (cli_opt_values). */
+    int cmd_argc;
+    char **cmd_argv;
+    const struct args_opt *cmd_opts;
 };
 
-/* One subcommand: `custos FAMILY NAME ...`. */
+/*
+ * One subcommand: `custos FAMILY NAME ...`.  A subcommand whose run is NULL
+ * is a group: its subcommands are the nested family named "FAMILY NAME"
+ * (listed in cmd_gov_nested), e.g. `custos gov identity create`.
+ */
 struct cli_cmd {
     const char *name;
     const char *synopsis;        /* arguments after the name, for usage lines */
@@ -237,6 +311,15 @@ MUST_CHECK int cli_set(json_t *obj, const char *key, json_t *value);
 /* Parse `text` (--meta, may be NULL: nothing to do) as a JSON object into args.meta. */
 MUST_CHECK int cli_meta_set(struct cli *cli, json_t *args, const char *text);
 
+/*
+ * Every value of option `id` of the running command, in command-line order,
+ * for options that may be repeated (--group a --group b); args_parse keeps
+ * only the last.  At most `max` into vals; *n is the count.  0 or
+ * -ERR_TOO_LONG (more than max).
+ */
+MUST_CHECK int cli_opt_values(const struct cli *cli, int id, const char **vals, size_t max,
+                              size_t *n);
+
 /* Run `custos ...` with argv after the program name; returns the exit status. */
 enum cli_exit cli_main(struct cli *cli, int argc, char **argv);
 
@@ -247,5 +330,9 @@ extern const struct cli_family cmd_target_family;
 extern const struct cli_family cmd_account_family;
 extern const struct cli_family cmd_secret_family;
 extern const struct cli_family cmd_audit_family;
+extern const struct cli_family cmd_gov_family;
+extern const struct cli_family cmd_rotate_family;
+/* Families reached through a group subcommand ("gov identity", ...); ends with NULL. */
+extern const struct cli_family *const cmd_gov_nested[];
 
 #endif

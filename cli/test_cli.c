@@ -84,6 +84,21 @@ static void test_parse_stop(void **state)
     assert_int_equal(a.next, 1);
 }
 
+/* ARGS_MAX_POS + 1 words (free text such as a request's reason stops there). */
+static int too_many_positionals(void)
+{
+    char *argv[ARGS_MAX_POS + 1];
+    struct args a;
+
+    for (int i = 0; i < ARGS_MAX_POS + 1; i++)
+        argv[i] = "w";
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(args_parse(&a, tables, ARGS_MAX_POS, argv, false), 0);
+    assert_int_equal(a.npos, ARGS_MAX_POS);
+    memset(&a, 0, sizeof(a));
+    return args_parse(&a, tables, ARGS_MAX_POS + 1, argv, false);
+}
+
 static void test_parse_errors(void **state)
 {
     struct args a;
@@ -94,7 +109,7 @@ static void test_parse_errors(void **state)
     assert_non_null(strstr(a.err, "needs a value"));
     assert_int_equal(parse(&a, false, 1, "--pending=yes"), -ERR_INVAL);
     assert_int_equal(parse(&a, false, 1, "-x"), -ERR_INVAL);
-    assert_int_equal(parse(&a, false, 9, "1", "2", "3", "4", "5", "6", "7", "8", "9"), -ERR_INVAL);
+    assert_int_equal(too_many_positionals(), -ERR_INVAL);
 }
 
 static void test_parse_last_wins(void **state)
@@ -289,6 +304,301 @@ static void test_object(void **state)
     json_decref(o);
 }
 
+/* ---- governance helpers (cmd_gov_util.c) ---- */
+
+static void test_opt_values(void **state)
+{
+    static const struct args_opt g[] = {
+        {"group", 'g', true, T_HOST},
+        {"pending", 0, false, T_PENDING},
+        {NULL, 0, false, 0},
+    };
+    const struct args_opt *const t[] = {g_opts, g, NULL};
+    char *argv[] = {"alice", "--group",   "a",         "--json", "--socket", "--group",
+                    "-gb",   "--group=c", "--pending", "--",     "--group",  "x"};
+    const char *v[4];
+    size_t n = 9;
+
+    assert_int_equal(govcli_opt_values(t, 12, argv, T_HOST, v, 4, &n), 0);
+    /* "--group" after --socket is the socket's value, not an option. */
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0], "a");
+    assert_string_equal(v[1], "b");
+    assert_string_equal(v[2], "c");
+    assert_int_equal(govcli_opt_values(t, 12, argv, T_PENDING, v, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(govcli_opt_values(t, 12, argv, T_HOST, v, 2, &n), -ERR_TOO_LONG);
+    assert_int_equal(govcli_opt_values(t, 2, argv, T_HOST, v, 4, &n), -ERR_INVAL);
+    assert_int_equal(govcli_opt_values(t, 0, argv, T_HOST, v, 4, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+static long long dur(const char *s)
+{
+    long long v = -1;
+
+    return govcli_duration_parse(s, &v) == 0 ? v : -1;
+}
+
+static void test_duration_parse(void **state)
+{
+    assert_int_equal(dur("45s"), 45);
+    assert_int_equal(dur("90m"), 5400);
+    assert_int_equal(dur("4h"), 14400);
+    assert_int_equal(dur("1h30m"), 5400);
+    assert_int_equal(dur("7d"), 604800);
+    assert_int_equal(dur("1d2h3m4s"), 93784);
+    assert_int_equal(dur("0h5m"), 300);
+    /* No unit, unknown units, wrong order, repeats, signs, spaces, zero. */
+    assert_int_equal(dur("3600"), -1);
+    assert_int_equal(dur(""), -1);
+    assert_int_equal(dur("h"), -1);
+    assert_int_equal(dur("4w"), -1);
+    assert_int_equal(dur("30m1h"), -1);
+    assert_int_equal(dur("1h1h"), -1);
+    assert_int_equal(dur("-1h"), -1);
+    assert_int_equal(dur("+1h"), -1);
+    assert_int_equal(dur("1 h"), -1);
+    assert_int_equal(dur("1h "), -1);
+    assert_int_equal(dur("0s"), -1);
+    assert_int_equal(dur("1.5h"), -1);
+    assert_int_equal(dur("99999999999999999999d"), -1);
+    assert_int_equal(dur("36600d"), 36600ll * 86400);
+    assert_int_equal(dur("36601d"), -1);
+}
+
+static void check_dur_fmt(long long secs, const char *want)
+{
+    char b[GOVCLI_DURATION_LEN];
+
+    govcli_duration_format(secs, b, sizeof(b));
+    assert_string_equal(b, want);
+}
+
+static void test_duration_format(void **state)
+{
+    check_dur_fmt(5400, "1h30m");
+    check_dur_fmt(3600, "1h");
+    check_dur_fmt(45, "45s");
+    check_dur_fmt(604800, "7d");
+    check_dur_fmt(93784, "1d2h3m4s");
+    check_dur_fmt(0, "0s");
+    check_dur_fmt(-5, "0s");
+    /* Round trip. */
+    for (long long s = 1; s < 200000; s += 997) {
+        char b[GOVCLI_DURATION_LEN];
+
+        govcli_duration_format(s, b, sizeof(b));
+        assert_int_equal(dur(b), s);
+    }
+}
+
+static long long tm_parse(const char *s, bool unix_ok)
+{
+    long long t = -1;
+
+    return govcli_time_parse(s, unix_ok, &t) == 0 ? t : -1;
+}
+
+static void test_time_parse(void **state)
+{
+    assert_int_equal(tm_parse("2024-05-01T12:00:00Z", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01t12:00:00z", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01 12:00:00", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01T12:00Z", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01T12:00:00.250Z", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01T14:00:00+02:00", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01T07:30:00-0430", false), 1714564800);
+    assert_int_equal(tm_parse("2024-05-01", false), 1714521600);
+    assert_int_equal(tm_parse("1970-01-01T00:00:00Z", false), 0);
+    assert_int_equal(tm_parse("2024-02-29", false), 1709164800);
+    assert_int_equal(tm_parse("2000-02-29", false), 951782400);
+    assert_int_equal(tm_parse("1714564800", true), 1714564800);
+    assert_int_equal(tm_parse("1714564800", false), -1);
+    assert_int_equal(tm_parse("2023-02-29", false), -1);
+    assert_int_equal(tm_parse("1900-02-29", false), -1);
+    assert_int_equal(tm_parse("2024-13-01", false), -1);
+    assert_int_equal(tm_parse("2024-04-31", false), -1);
+    assert_int_equal(tm_parse("2024-05-01T24:00:00Z", false), -1);
+    assert_int_equal(tm_parse("2024-05-01T12:60Z", false), -1);
+    assert_int_equal(tm_parse("2024-05-01T12Z", false), -1);
+    assert_int_equal(tm_parse("2024-5-1", false), -1);
+    assert_int_equal(tm_parse("2024-05-01T12:00:00Zjunk", false), -1);
+    assert_int_equal(tm_parse("2024-05-01T12:00:00.Z", false), -1);
+    assert_int_equal(tm_parse("1969-12-31T23:59:59Z", false), -1);
+    assert_int_equal(tm_parse("", true), -1);
+    assert_int_equal(tm_parse("99999999999999999999", true), -1);
+    assert_int_equal(tm_parse("-5", true), -1);
+}
+
+static json_t *ent_ok(const char *spec)
+{
+    json_t *e = NULL;
+    char why[256] = "";
+
+    assert_int_equal(govcli_entitlement_parse(spec, &e, why, sizeof(why)), 0);
+    assert_non_null(e);
+    return e;
+}
+
+static void ent_bad(const char *spec, const char *why_part)
+{
+    json_t *e = (json_t *)1;
+    char why[256] = "";
+
+    assert_int_equal(govcli_entitlement_parse(spec, &e, why, sizeof(why)), -ERR_INVAL);
+    assert_null(e);
+    if (!strstr(why, why_part))
+        fail_msg("why for '%s' is '%s', wanted '%s'", spec, why, why_part);
+}
+
+static void ent_round_trip(const char *spec, const char *want)
+{
+    json_t *e = ent_ok(spec);
+    struct buf b;
+
+    buf_init(&b, 4096);
+    assert_int_equal(govcli_entitlement_format(e, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal(b.data, want);
+    buf_fini(&b);
+    json_decref(e);
+}
+
+static void test_entitlement_parse(void **state)
+{
+    json_t *e;
+
+    e = ent_ok("root@web*:4h");
+    assert_string_equal(json_string_value(json_object_get(e, "account")), "root@web*");
+    assert_int_equal(json_integer_value(json_object_get(e, "max_duration")), 14400);
+    assert_null(json_object_get(e, "approval")); /* the daemon's default applies */
+    assert_true(json_is_false(json_object_get(e, "break_glass")));
+    assert_true(json_is_false(json_object_get(e, "file_transfer")));
+    json_decref(e);
+
+    e = ent_ok("postgres@db??:1h30m:group=dba*2:break-glass:file-transfer");
+    assert_int_equal(json_integer_value(json_object_get(e, "max_duration")), 5400);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(e, "approval"), "by")),
+                        "group");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(e, "approval"), "group")),
+                        "dba");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "approval"), "count")),
+                     2);
+    assert_true(json_is_true(json_object_get(e, "break_glass")));
+    assert_true(json_is_true(json_object_get(e, "file_transfer")));
+    json_decref(e);
+
+    e = ent_ok("deploy@web01:8h:none");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "approval"), "count")),
+                     0);
+    json_decref(e);
+    e = ent_ok("a@b:1d:file-transfer:manager*2");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "approval"), "count")),
+                     2);
+    json_decref(e);
+
+    ent_round_trip("root@web*:4h", "root@web*:4h");
+    ent_round_trip("root@web*:240m:manager", "root@web*:4h:manager");
+    ent_round_trip("root@web*:4h:break-glass:owner", "root@web*:4h:owner:break-glass");
+    ent_round_trip("x@y:1h:group=dba*2:file-transfer:break-glass",
+                   "x@y:1h:group=dba*2:break-glass:file-transfer");
+    ent_round_trip("x@y:1h:manager*1", "x@y:1h:manager");
+    ent_round_trip("x@y:1h:none", "x@y:1h:none");
+
+    ent_bad("root@web*", "PATTERN:DURATION");
+    ent_bad("", "PATTERN:DURATION");
+    ent_bad("root@web*:", "PATTERN:DURATION");
+    ent_bad("root@web*:4h:", "PATTERN:DURATION");
+    ent_bad("root@web*::4h", "PATTERN:DURATION");
+    ent_bad(":4h", "account pattern");
+    ent_bad("root:4h", "account pattern");
+    ent_bad("a@b@c:4h", "account pattern");
+    ent_bad("@web:4h", "account pattern");
+    ent_bad("root@web/1:4h", "account pattern");
+    ent_bad("root@web*:4", "not a duration");
+    ent_bad("root@web*:soon", "not a duration");
+    ent_bad("root@web*:4h:boss", "unknown part");
+    ent_bad("root@web*:4h:manager:owner", "more than one approval");
+    ent_bad("root@web*:4h:manager*3", "1 or 2 approvers");
+    ent_bad("root@web*:4h:none*2", "none");
+    ent_bad("root@web*:4h:group=", "group=NAME");
+    ent_bad("root@web*:4h:group=-x", "group=NAME");
+    ent_bad("root@web*:4h:break-glass:break-glass", "twice");
+    ent_bad("root@web*:4h:file-transfer:file-transfer", "twice");
+}
+
+static void test_scope_parse(void **state)
+{
+    json_t *s = NULL;
+
+    assert_int_equal(govcli_scope_parse("all", &s), 0);
+    assert_string_equal(json_string_value(json_object_get(s, "kind")), "all");
+    assert_null(json_object_get(s, "value"));
+    json_decref(s);
+    assert_int_equal(govcli_scope_parse("department=ops", &s), 0);
+    assert_string_equal(json_string_value(json_object_get(s, "kind")), "department");
+    assert_string_equal(json_string_value(json_object_get(s, "value")), "ops");
+    json_decref(s);
+    assert_int_equal(govcli_scope_parse("target=web01", &s), 0);
+    json_decref(s);
+    assert_int_equal(govcli_scope_parse("privileged", &s), 0);
+    json_decref(s);
+    assert_int_equal(govcli_scope_parse("department=", &s), -ERR_INVAL);
+    assert_int_equal(govcli_scope_parse("department", &s), -ERR_INVAL);
+    assert_int_equal(govcli_scope_parse("team=x", &s), -ERR_INVAL);
+    assert_int_equal(govcli_scope_parse("all=x", &s), -ERR_INVAL);
+    assert_int_equal(govcli_scope_parse("", &s), -ERR_INVAL);
+}
+
+static void test_humanize(void **state)
+{
+    json_t *in =
+        json_pack("{s:i, s:i, s:i, s:[s,s], s:[], s:{s:i}, s:[{s:i}], s:i}", "created_at",
+                  1714564800, "duration", 5400, "max_duration", 14400, "approvers", "bob", "carol",
+                  "groups", "evidence", "last_use", 0, "approvals", "at", 1714564800, "count", 2);
+    json_t *h;
+
+    assert_non_null(in);
+    h = govcli_humanize(in);
+    assert_non_null(h);
+    assert_string_equal(json_string_value(json_object_get(h, "created_at")),
+                        "2024-05-01T12:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(h, "duration")), "1h30m");
+    assert_string_equal(json_string_value(json_object_get(h, "max_duration")), "4h");
+    assert_string_equal(json_string_value(json_object_get(h, "approvers")), "bob, carol");
+    assert_true(json_is_null(json_object_get(h, "groups")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(h, "evidence"), "last_use")),
+        "1970-01-01T00:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(h, "approvals"), 0), "at")),
+                        "2024-05-01T12:00:00Z");
+    assert_int_equal(json_integer_value(json_object_get(h, "count")), 2);
+    /* The input is untouched. */
+    assert_int_equal(json_integer_value(json_object_get(in, "created_at")), 1714564800);
+    json_decref(h);
+    json_decref(in);
+}
+
+static void test_sync_errors_format(void **state)
+{
+    json_t *errs =
+        json_pack("[{s:i, s:s}, {s:i, s:s}, {s:s}]", "line", 3, "message", "missing email", "line",
+                  0, "message", "empty\x1b[2J file", "message", "no line");
+    struct buf b;
+
+    assert_non_null(errs);
+    buf_init(&b, 4096);
+    assert_int_equal(govcli_sync_errors_format("hr.csv", errs, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal(b.data, "hr.csv:3: missing email\n"
+                                "hr.csv: empty?[2J file\n"
+                                "hr.csv: no line\n");
+    buf_fini(&b);
+    json_decref(errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +616,14 @@ int main(void)
         cmocka_unit_test(test_value_format),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_object),
+        cmocka_unit_test(test_opt_values),
+        cmocka_unit_test(test_duration_parse),
+        cmocka_unit_test(test_duration_format),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_entitlement_parse),
+        cmocka_unit_test(test_scope_parse),
+        cmocka_unit_test(test_humanize),
+        cmocka_unit_test(test_sync_errors_format),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
