@@ -140,6 +140,13 @@ bool gov_fp_is_valid(const char *fp);
  *   mode "breakglass": entitlements with break_glass true, duration <= max.
  * On success *role and *entitlement are new references (copies).  -ERR_DENIED
  * with `why` ("no role of yours covers root@db02", "longest allowed is 4h").
+ * Decisions: a role without "kind" counts as requestable, an entitlement
+ * without approval as by manager (count 1), without max_duration as 3600
+ * (the gov_role_check defaults); roles of another kind are ignored.  Equal
+ * candidates keep the first in array order.  "standing" prefers an
+ * entitlement with file_transfer true (holding any such role allows it);
+ * "breakglass" takes any kind of role and prefers the longest max_duration.
+ * -ERR_INVAL for an unknown mode or, outside "standing", duration <= 0.
  */
 MUST_CHECK int gov_entitlement_find(const json_t *roles, const char *account, json_int_t duration,
                                     const char *mode, json_t **role, json_t **entitlement,
@@ -155,6 +162,9 @@ MUST_CHECK int gov_entitlement_find(const json_t *roles, const char *account, js
  * requester.  *approvers: new array of ids.  -ERR_DENIED when fewer than
  * `count` approvers exist ("your manager is not active", "target web01 has
  * no owner").  by "none": an empty array and 0.
+ * Decisions: for by "group", only members whose "groups" list approval.group
+ * count (whatever else `members` holds); each approver is listed once.  The
+ * requester never approves, so owning the target yourself is -ERR_DENIED.
  */
 MUST_CHECK int gov_approvers_resolve(const json_t *approval, const json_t *requester,
                                      const json_t *target, const json_t *members,
@@ -167,17 +177,24 @@ MUST_CHECK int gov_approvers_resolve(const json_t *approval, const json_t *reque
  * requester; not already approved by them; for count 2, no reciprocal
  * approval: `approver_requests` (array of the approver's own requests that
  * are pending or approved with a live grant) must not contain one approved
- * by the requester.  0 or -ERR_DENIED with why.
+ * by the requester.  0 or -ERR_DENIED with why (-ERR_INVAL when the request
+ * or approver has no id).  Requests in approver_requests whose state is
+ * neither "pending" nor "approved" are ignored.
  */
 MUST_CHECK int gov_can_approve(const json_t *request, const json_t *approver,
                                const json_t *approver_requests, char *why, size_t whylen);
 
-/* Is the request fully approved (approvals >= approval.count)? */
+/*
+ * Is the request fully approved (distinct approvals[].by >= approval.count)?
+ * approval.by "none" has count 0: true at once.
+ */
 bool gov_request_is_approved(const json_t *request);
 
 /*
  * The auto-approval rule (from array `rules`) that approves a request by
  * `identity` for `account` and `duration`, or NULL (borrowed from rules).
+ * The identity must be active and list rule.group in its groups; the first
+ * matching rule in array order wins; duration <= 0 never matches.
  */
 const json_t *gov_auto_rule_find(const json_t *rules, const json_t *identity, const char *account,
                                  json_int_t duration);
@@ -192,6 +209,11 @@ const json_t *gov_auto_rule_find(const json_t *rules, const json_t *identity, co
  * A side "account:PATTERN" is held when any held account matches it.
  * `exceptions`: array of live exception objects for this identity; a rule
  * with an exception is not reported.  Returns 0 (the array may be empty).
+ * Extensions: candidate may also be {"role": name, "accounts": [ids]} (a
+ * standing role with the accounts it gives; they count as the candidate's);
+ * a held or candidate account containing '*' or '?' (an entitlement
+ * pattern) holds a side when the patterns overlap (gov_patterns_overlap).
+ * -ERR_INVAL when an argument has the wrong JSON type, -ERR_NOMEM.
  */
 MUST_CHECK int gov_sod_violations(const json_t *rules, const json_t *holdings,
                                   const json_t *candidate, const json_t *exceptions,
@@ -203,8 +225,22 @@ MUST_CHECK int gov_sod_violations(const json_t *rules, const json_t *holdings,
  * Roles that birthright `rules` give `identity`: new array of
  * {"role": name, "source": "rule:NAME"}, each role once (first rule wins),
  * in rule order.  Matching per docs/governance.md.
+ * Decisions: globs are case-sensitive; a missing or null attribute never
+ * matches (not even "*"); an empty match or an unknown match key matches
+ * nobody; an identity whose state is "left" gets nothing.  NULL only when
+ * out of memory.
  */
 json_t *gov_birthright(const json_t *rules, const json_t *identity);
+
+/*
+ * Recompute birthright roles for a mover: `held` is identity.roles
+ * ([{"role","source","since"}]), `due` what gov_birthright gives now.
+ * *add: new array of the due entries whose role is not held at all; *remove:
+ * new array of the held entries with source "rule:*" whose role is no longer
+ * due.  Manual assignments are never removed.  0 or -ERR_NOMEM.
+ */
+MUST_CHECK int gov_birthright_diff(const json_t *held, const json_t *due, json_t **add,
+                                   json_t **remove);
 
 /* ---- HR feed ---- */
 
@@ -244,23 +280,71 @@ MUST_CHECK int gov_hr_plan(const json_t *records, const json_t *current, json_t 
  * then the manager's manager, then `fallback` (the campaign creator).
  * identities: object id -> identity.  Returns a borrowed string from the
  * inputs, or NULL when nobody fits (then the caller uses fallback itself).
+ * Decisions: candidates are tried in order -- (grant: target owner), the
+ * manager, the manager's manager -- and one fits when it is not the identity
+ * and is an active identity in `identities` (only active identities review).
+ * Then `fallback`, unless it is the identity itself; so NULL means neither.
+ * For a break-glass item (reviewer: the manager) pass kind "role" or target
+ * NULL.  An unknown kind gives NULL.
  */
 const char *gov_reviewer_for(const char *kind, const json_t *identity, const json_t *target,
                              const json_t *identities, const char *fallback);
 
-/* Does an item (role name or account) fall in a campaign scope ({"kind","value"})? */
+/*
+ * Escalation at the deadline: the reviewer's manager when active and not the
+ * identity, else `fallback` (the campaign creator) unless it is the identity,
+ * else NULL.  Borrowed from the inputs.
+ */
+const char *gov_reviewer_escalate(const char *reviewer, const json_t *identity,
+                                  const json_t *identities, const char *fallback);
+
+/*
+ * Does an item (role name or account) fall in a campaign scope ({"kind","value"})?
+ * all: always.  department: identity.department equals value.  target: the
+ * account's target part matches value (the account may be an entitlement
+ * pattern, so pass each pattern of a role item); with account NULL,
+ * target.name equals value.  privileged: target.meta.privileged is true (or
+ * "true"), or the account's name part can be root, admin* or postgres.
+ * Unknown kinds, or a missing value where one is needed: false.
+ */
 bool gov_scope_covers(const json_t *scope, const json_t *identity, const char *account,
                       const json_t *target);
 
 /* ---- TOTP (RFC 6238, HMAC-SHA1, 30 s steps) ---- */
 
-/* Code for time t: 0 and *code, or -ERR_INVAL (digits not 6..8). */
+#define GOV_TOTP_DIGITS 6u      /* typed codes are exactly this many digits */
+#define GOV_TOTP_WINDOW_MAX 10u /* the largest window verify accepts */
+#define GOV_TOTP_KEY_MAX 128u   /* the longest secret, in bytes */
+
+/*
+ * Code for time t: 0 and *code, or -ERR_INVAL (digits not 6..8, key NULL,
+ * empty or longer than GOV_TOTP_KEY_MAX), -ERR_CRYPTO if HMAC fails.
+ */
 MUST_CHECK int gov_totp_code(const unsigned char *key, size_t keylen, uint64_t t, unsigned digits,
                              unsigned *code);
-/* Constant-time check of a typed code against steps t-window .. t+window. */
+/*
+ * Constant-time check of a typed code against steps t-window .. t+window.
+ * Decision: the function takes no digit count, so a typed code must be
+ * exactly GOV_TOTP_DIGITS (6) ASCII digits (the authenticator-app default);
+ * anything else is false, as is window > GOV_TOTP_WINDOW_MAX.  Every step in
+ * the window is computed and compared with sodium_memcmp.
+ */
 bool gov_totp_verify(const unsigned char *key, size_t keylen, const char *typed, uint64_t t,
                      unsigned window);
-/* RFC 4648 base32 without padding (for otpauth:// URIs); out must hold 2*len bytes. */
+/*
+ * As gov_totp_verify, also giving the matched time step (t / 30) so the
+ * caller can refuse a second use of the same code (RFC 6238 section 5.2):
+ * store the last accepted step and require a later one.  0 and *step,
+ * -ERR_AUTH (wrong or malformed code) or -ERR_INVAL (bad key or window).
+ */
+MUST_CHECK int gov_totp_match(const unsigned char *key, size_t keylen, const char *typed,
+                              uint64_t t, unsigned window, uint64_t *step);
+/*
+ * RFC 4648 base32 without padding (for otpauth:// URIs); out must hold 2*len bytes.
+ * Precisely: ceil(8*len/5) characters plus a NUL, which 2*len covers for
+ * len >= 3 (TOTP secrets are 20 bytes).  Returns the length written (without
+ * the NUL), or 0 when out is too small (out[0] is then NUL if outlen > 0).
+ */
 size_t gov_base32_encode(const unsigned char *in, size_t len, char *out, size_t outlen);
 
 #endif
