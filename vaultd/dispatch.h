@@ -56,12 +56,12 @@ struct req {
     json_t *new_desc;
     struct store *new_store;
     /* Caller context for governance. */
-    unsigned scopes;         /* SCOPE() bits of the caller (SCOPE_ALL for self) */
-    char identity[65];       /* identity bound to the caller's principal, "" if none */
+    unsigned scopes;   /* SCOPE() bits of the caller (SCOPE_ALL for self) */
+    char identity[65]; /* identity bound to the caller's principal, "" if none */
     /* Pushed/armed by the server only once the request's txn is durable. */
-    json_t *events;          /* array of {"event","at","data"} or NULL */
-    json_t *timers;          /* array of {"at","kind","id"} or NULL */
-    json_t *errdata;         /* extra members of the error object (e.g. "errors"), or NULL */
+    json_t *events;      /* array of {"event","at","data"} or NULL */
+    json_t *timers;      /* array of {"at","kind","id"} or NULL */
+    json_t *errdata;     /* extra members of the error object (e.g. "errors"), or NULL */
     bool store_replaced; /* restore reached store_restore: new_store is the store now */
 };
 

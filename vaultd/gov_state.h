@@ -35,15 +35,13 @@ MUST_CHECK int gov_identities_all(struct vaultd *vd, MDB_txn *txn, json_t **out)
 /* Every object of a table as a new array (store_json_list with prefix ""). */
 MUST_CHECK int gov_list(struct vaultd *vd, MDB_txn *txn, enum store_table t, json_t **out);
 /* Role objects of the roles an identity holds (new array; unknown names skipped). */
-MUST_CHECK int gov_roles_of(struct vaultd *vd, MDB_txn *txn, const json_t *identity,
-                            json_t **out);
+MUST_CHECK int gov_roles_of(struct vaultd *vd, MDB_txn *txn, const json_t *identity, json_t **out);
 /*
  * What an identity holds now, for SoD: {"roles": [names], "accounts":
  * [account ids]} where accounts are the vault accounts matched by its
  * standing roles plus the accounts of its live grants.
  */
-MUST_CHECK int gov_holdings(struct vaultd *vd, MDB_txn *txn, const json_t *identity,
-                            json_t **out);
+MUST_CHECK int gov_holdings(struct vaultd *vd, MDB_txn *txn, const json_t *identity, json_t **out);
 /* Live SoD exceptions of an identity (new array). */
 MUST_CHECK int gov_exceptions_of(struct vaultd *vd, MDB_txn *txn, const char *identity,
                                  json_t **out);
@@ -63,8 +61,7 @@ MUST_CHECK int gov_id_next(struct vaultd *vd, MDB_txn *txn, const char *prefix, 
  */
 MUST_CHECK int gov_actor(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t **out);
 /* As gov_actor, but NULL (and 0) when the caller names no identity at all. */
-MUST_CHECK int gov_actor_optional(struct vaultd *vd, struct req *rq, MDB_txn *txn,
-                                  json_t **out);
+MUST_CHECK int gov_actor_optional(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t **out);
 
 /* ---- writing ---- */
 
@@ -114,6 +111,14 @@ MUST_CHECK int gov_grants_end_all(struct vaultd *vd, struct req *rq, MDB_txn *tx
 MUST_CHECK int gov_grants_live(struct vaultd *vd, MDB_txn *txn, const char *identity,
                                const char *account, json_t **out);
 
+/*
+ * Refuse (-ERR_DENIED, message naming rule, severity and owner; rq->errdata
+ * {"reason":"sod_violation","rule":...}) when giving `identity` access to
+ * `account` would violate an SoD rule without a live exception.
+ */
+MUST_CHECK int gov_sod_guard_account(struct vaultd *vd, struct req *rq, MDB_txn *txn,
+                                     const json_t *identity, const char *account);
+
 /* Queue a rotation of `account` with a reason; emits rotation.queued. Deduplicated per account. */
 MUST_CHECK int gov_rotation_queue(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                   const char *account, const char *reason);
@@ -133,6 +138,9 @@ MUST_CHECK int gov_timers_load(struct vaultd *vd);
 /* Drop them all (at seal) and close the handle (at stop). */
 void gov_timers_clear(struct vaultd *vd);
 void gov_timers_close(struct vaultd *vd);
+/* The internal tick request, and its completion (from server_req_done). */
+bool gov_timers_is_tick(const struct req *rq);
+void gov_timers_tick_done(struct vaultd *vd, struct req *rq);
 /* Add one (from server_req_done, after commit). */
 void gov_timers_add(struct vaultd *vd, json_int_t at, const char *kind, const char *id);
 

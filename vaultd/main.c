@@ -11,6 +11,7 @@
 #include "custos/ndjson.h"
 #include "custos_config.h"
 #include "dispatch.h"
+#include "gov_state.h"
 #include "vaultd.h"
 
 static void usage(FILE *f)
@@ -78,6 +79,7 @@ int vaultd_open(struct vaultd *vd, uv_loop_t *loop, struct vconf *conf)
     }
     writer_init(vd);
     server_init(vd);
+    gov_timers_init(vd);
     uv_signal_init(loop, &vd->sig_term);
     uv_signal_init(loop, &vd->sig_int);
     vd->sig_term.data = vd->sig_int.data = vd;
@@ -121,6 +123,7 @@ void vaultd_close(struct vaultd *vd)
         audit_stop(vd);
     writer_close(vd);
     server_close(vd);
+    gov_timers_close(vd);
     vaultd_wipe_keys(vd);
     json_decref(vd->kek_desc);
     vd->kek_desc = NULL;

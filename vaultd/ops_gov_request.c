@@ -1,7 +1,852 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Placeholder: filled in by the governance work. */
-#include "dispatch.h"
+/* Requests, approvals, JIT grants, break-glass, and the broker's authorization query. */
+#include <stdio.h>
+#include <string.h>
+
+#include "custos/log.h"
+#include "gov_state.h"
+#include "scopes.h"
+
+/* A request not decided within this many seconds expires. */
+#define REQUEST_DECIDE_WITHIN (24 * 3600)
+/* Longest grant anyone can ask for, whatever a role says. */
+#define GRANT_MAX_DURATION (30 * 24 * 3600)
+
+static bool str_eq(const json_t *v, const char *s)
+{
+    return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The account exists in the vault (NAME@TARGET). */
+static int account_arg(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char **out,
+                       json_t **acct)
+{
+    int r;
+
+    if ((r = arg_str(rq, "account", true, out)) != 0)
+        return r;
+    if (!strchr(*out, '@')) {
+        req_fail(rq, -ERR_INVAL, "account must be NAME@TARGET");
+        return -ERR_INVAL;
+    }
+    return gov_load(vd, rq, txn, STORE_ACCOUNTS, "account", *out, acct);
+}
+
+static int duration_arg(struct req *rq, json_int_t *out)
+{
+    unsigned long long d = 0;
+    int r = arg_uint(rq, "duration", true, GRANT_MAX_DURATION, &d);
+
+    if (r == 0 && d < 60) {
+        req_fail(rq, -ERR_INVAL, "duration must be at least 60 seconds");
+        r = -ERR_INVAL;
+    }
+    *out = (json_int_t)d;
+    return r;
+}
+
+static int reason_arg(struct req *rq, const char **out)
+{
+    int r = arg_str(rq, "reason", true, out);
+
+    if (r == 0 && (strlen(*out) < 3 || strlen(*out) > 500)) {
+        req_fail(rq, -ERR_INVAL, "reason must be 3 to 500 characters");
+        r = -ERR_INVAL;
+    }
+    return r;
+}
+
+static int request_save(struct vaultd *vd, MDB_txn *txn, json_t *req, unsigned flags)
+{
+    return store_json_put(vd->store, txn, STORE_REQUESTS, jstr(req, "id"), req, flags);
+}
+
+/* Approved: the grant, the state, the events. */
+static int request_grant(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *request,
+                         bool file_transfer)
+{
+    json_t *g = NULL;
+    int r;
+
+    if ((r = gov_grant_create(vd, rq, txn, jstr(request, "requester"), jstr(request, "account"),
+                              json_integer_value(json_object_get(request, "duration")), "jit",
+                              jstr(request, "id"), file_transfer, &g)) != 0)
+        return r;
+    json_object_set_new(request, "state", json_string("approved"));
+    json_object_set_new(request, "decided_at", json_integer(gov_now()));
+    json_object_set(request, "grant", json_object_get(g, "id"));
+    json_decref(g);
+    return 0;
+}
+
+static void emit_decided(struct req *rq, const json_t *request)
+{
+    gov_emit(rq, "request.decided",
+             json_pack("{s:O,s:O,s:O,s:O,s:O}", "request", json_object_get(request, "id"),
+                       "requester", json_object_get(request, "requester"), "account",
+                       json_object_get(request, "account"), "state",
+                       json_object_get(request, "state"), "grant",
+                       json_object_get(request, "grant")));
+}
+
+/* Members of a group: active identities listing it. */
+static json_t *group_members(const json_t *identities, const char *group)
+{
+    json_t *res = json_array(), *id, *g;
+    const char *k;
+    size_t i;
+
+    if (!group)
+        return res;
+    json_object_foreach((json_t *)identities, k, id)
+    {
+        json_array_foreach(json_object_get(id, "groups"), i, g) if (str_eq(g, group))
+        {
+            json_array_append(res, id);
+            break;
+        }
+    }
+    return res;
+}
+
+static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    char rid[32], why[256] = "";
+    const char *account, *reason, *target_name;
+    json_t *actor = NULL, *acct = NULL, *roles = NULL, *role = NULL, *ent = NULL, *target = NULL;
+    json_t *identities = NULL, *members = NULL, *approvers = NULL, *autos = NULL, *request = NULL;
+    const json_t *auto_rule;
+    json_int_t duration, now = gov_now();
+    int r;
+
+    if ((r = gov_actor(vd, rq, txn, &actor)) != 0 ||
+        (r = account_arg(vd, rq, txn, &account, &acct)) != 0 ||
+        (r = duration_arg(rq, &duration)) != 0 || (r = reason_arg(rq, &reason)) != 0 ||
+        (r = gov_roles_of(vd, txn, actor, &roles)) != 0)
+        goto out;
+    if ((r = gov_entitlement_find(roles, account, duration, "request", &role, &ent, why,
+                                  sizeof(why))) != 0) {
+        req_fail(rq, -ERR_DENIED, "%s", why);
+        r = -ERR_DENIED;
+        goto out;
+    }
+    target_name = jstr(acct, "target");
+    if (store_json_get(vd->store, txn, STORE_TARGETS, target_name, &target) != 0)
+        target = NULL;
+    if ((r = gov_identities_all(vd, txn, &identities)) != 0)
+        goto out;
+    members = group_members(identities, jstr(json_object_get(ent, "approval"), "group"));
+    if ((r = gov_id_next(vd, txn, "r", rid, sizeof(rid))) != 0)
+        goto out;
+    request = json_pack("{s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:[],s:n,s:I,s:I,s:n,s:n}", "id", rid,
+                        "requester", json_object_get(actor, "id"), "account", account, "duration",
+                        duration, "reason", reason, "state", "pending", "role",
+                        json_object_get(role, "name"), "approval", json_object_get(ent, "approval"),
+                        "approvals", "denial", "created_at", now, "decide_by",
+                        now + REQUEST_DECIDE_WITHIN, "decided_at", "grant");
+    /* SoD is checked when the grant would be made, and already now to fail early. */
+    if ((r = gov_sod_guard_account(vd, rq, txn, actor, account)) != 0)
+        goto out;
+    if ((r = gov_list(vd, txn, STORE_AUTO, &autos)) != 0)
+        goto out;
+    auto_rule = gov_auto_rule_find(autos, actor, account, duration);
+    if (auto_rule || str_eq(json_object_get(json_object_get(ent, "approval"), "by"), "none")) {
+        char by[80];
+        snprintf(by, sizeof(by), "%s%s",
+                 auto_rule ? "auto:" : "policy:", auto_rule ? jstr(auto_rule, "name") : "none");
+        json_object_set_new(request, "approvers", json_array());
+        json_array_append_new(json_object_get(request, "approvals"),
+                              json_pack("{s:s,s:I,s:s}", "by", by, "at", now, "comment",
+                                        auto_rule ? "auto-approved" : "no approval needed"));
+        if ((r = request_save(vd, txn, request, STORE_CREATE)) != 0 ||
+            (r = req_audit(vd, rq, txn, account,
+                           json_pack("{s:s,s:s,s:O,s:I,s:s}", "change", "request.create", "request",
+                                     rid, "requester", json_object_get(actor, "id"), "duration",
+                                     duration, "approved_by", by))) != 0 ||
+            (r = request_grant(vd, rq, txn, request,
+                               json_is_true(json_object_get(ent, "file_transfer")))) != 0 ||
+            (r = request_save(vd, txn, request, STORE_UPDATE)) != 0)
+            goto out;
+        emit_decided(rq, request);
+    } else {
+        if ((r = gov_approvers_resolve(json_object_get(ent, "approval"), actor, target, members,
+                                       identities, &approvers, why, sizeof(why))) != 0) {
+            req_fail(rq, -ERR_DENIED, "%s", why);
+            r = -ERR_DENIED;
+            goto out;
+        }
+        json_object_set(request, "approvers", approvers);
+        if ((r = request_save(vd, txn, request, STORE_CREATE)) != 0 ||
+            (r = req_audit(vd, rq, txn, account,
+                           json_pack("{s:s,s:s,s:O,s:I,s:s}", "change", "request.create", "request",
+                                     rid, "requester", json_object_get(actor, "id"), "duration",
+                                     duration, "reason", reason))) != 0)
+            goto out;
+        gov_schedule(rq, now + REQUEST_DECIDE_WITHIN, "request", rid);
+        gov_emit(rq, "request.created",
+                 json_pack("{s:s,s:O,s:s,s:O}", "request", rid, "requester",
+                           json_object_get(actor, "id"), "account", account, "approvers",
+                           approvers));
+    }
+    rq->result = json_incref(request);
+out:
+    json_decref(actor);
+    json_decref(acct);
+    json_decref(roles);
+    json_decref(role);
+    json_decref(ent);
+    json_decref(target);
+    json_decref(identities);
+    json_decref(members);
+    json_decref(approvers);
+    json_decref(autos);
+    json_decref(request);
+    return r;
+}
+
+static int request_arg(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t **out)
+{
+    const char *id;
+    int r = arg_str(rq, "id", true, &id);
+
+    return r ? r : gov_load(vd, rq, txn, STORE_REQUESTS, "request", id, out);
+}
+
+/* The approver's own requests that are pending or approved with a live grant. */
+static int open_requests_of(struct vaultd *vd, MDB_txn *txn, const char *identity, json_t **out)
+{
+    json_t *all = NULL, *res = json_array(), *q;
+    size_t i;
+    int r;
+
+    *out = NULL;
+    if ((r = gov_list(vd, txn, STORE_REQUESTS, &all)) != 0) {
+        json_decref(res);
+        return r;
+    }
+    json_array_foreach(all, i, q)
+    {
+        json_t *g = NULL;
+        if (!str_eq(json_object_get(q, "requester"), identity))
+            continue;
+        if (str_eq(json_object_get(q, "state"), "pending")) {
+            json_array_append(res, q);
+        } else if (str_eq(json_object_get(q, "state"), "approved") &&
+                   json_is_string(json_object_get(q, "grant")) &&
+                   store_json_get(vd->store, txn, STORE_GRANTS, jstr(q, "grant"), &g) == 0) {
+            if (str_eq(json_object_get(g, "state"), "active"))
+                json_array_append(res, q);
+            json_decref(g);
+        }
+    }
+    json_decref(all);
+    *out = res;
+    return 0;
+}
+
+static int op_request_approve(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    char why[256] = "";
+    const char *comment = NULL;
+    json_t *actor = NULL, *request = NULL, *mine = NULL, *requester = NULL, *roles = NULL;
+    json_t *role = NULL, *ent = NULL;
+    int r;
+
+    if ((r = gov_actor(vd, rq, txn, &actor)) != 0 ||
+        (r = request_arg(vd, rq, txn, &request)) != 0 ||
+        (r = arg_str(rq, "comment", false, &comment)) != 0 ||
+        (r = open_requests_of(vd, txn, jstr(actor, "id"), &mine)) != 0)
+        goto out;
+    if ((r = gov_can_approve(request, actor, mine, why, sizeof(why))) != 0) {
+        req_fail(rq, -ERR_DENIED, "%s", why);
+        r = -ERR_DENIED;
+        goto out;
+    }
+    json_array_append_new(json_object_get(request, "approvals"),
+                          json_pack("{s:O,s:I,s:s}", "by", json_object_get(actor, "id"), "at",
+                                    gov_now(), "comment", comment ? comment : ""));
+    if ((r = req_audit(vd, rq, txn, jstr(request, "account"),
+                       json_pack("{s:s,s:O,s:O}", "change", "request.approve", "request",
+                                 json_object_get(request, "id"), "by",
+                                 json_object_get(actor, "id")))) != 0)
+        goto out;
+    if (gov_request_is_approved(request)) {
+        /* The requester must still be eligible and SoD-clean when access is made. */
+        if ((r = gov_load(vd, rq, txn, STORE_IDENTITIES, "identity", jstr(request, "requester"),
+                          &requester)) != 0)
+            goto out;
+        if (!str_eq(json_object_get(requester, "state"), "active")) {
+            req_fail(rq, -ERR_STATE, "requester %s is no longer active",
+                     jstr(request, "requester"));
+            r = -ERR_STATE;
+            goto out;
+        }
+        if ((r = gov_sod_guard_account(vd, rq, txn, requester, jstr(request, "account"))) != 0 ||
+            (r = gov_roles_of(vd, txn, requester, &roles)) != 0)
+            goto out;
+        if (gov_entitlement_find(roles, jstr(request, "account"),
+                                 json_integer_value(json_object_get(request, "duration")),
+                                 "request", &role, &ent, why, sizeof(why)) != 0) {
+            req_fail(rq, -ERR_DENIED, "requester is no longer eligible: %s", why);
+            r = -ERR_DENIED;
+            goto out;
+        }
+        if ((r = request_grant(vd, rq, txn, request,
+                               json_is_true(json_object_get(ent, "file_transfer")))) != 0)
+            goto out;
+        emit_decided(rq, request);
+    }
+    if ((r = request_save(vd, txn, request, STORE_UPDATE)) != 0)
+        goto out;
+    rq->result = json_incref(request);
+out:
+    json_decref(actor);
+    json_decref(request);
+    json_decref(mine);
+    json_decref(requester);
+    json_decref(roles);
+    json_decref(role);
+    json_decref(ent);
+    return r;
+}
+
+static int op_request_deny(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *comment = NULL;
+    json_t *actor = NULL, *request = NULL, *a;
+    bool listed = false;
+    size_t i;
+    int r;
+
+    if ((r = gov_actor(vd, rq, txn, &actor)) != 0 ||
+        (r = request_arg(vd, rq, txn, &request)) != 0 ||
+        (r = arg_str(rq, "comment", true, &comment)) != 0)
+        goto out;
+    if (!str_eq(json_object_get(request, "state"), "pending")) {
+        req_fail(rq, -ERR_STATE, "request %s is %s", jstr(request, "id"), jstr(request, "state"));
+        r = -ERR_STATE;
+        goto out;
+    }
+    json_array_foreach(json_object_get(request, "approvers"), i,
+                       a) if (str_eq(a, jstr(actor, "id"))) listed = true;
+    if (!listed) {
+        req_fail(rq, -ERR_DENIED, "%s is not an approver of request %s", jstr(actor, "id"),
+                 jstr(request, "id"));
+        r = -ERR_DENIED;
+        goto out;
+    }
+    json_object_set_new(request, "state", json_string("denied"));
+    json_object_set_new(request, "decided_at", json_integer(gov_now()));
+    json_object_set_new(request, "denial",
+                        json_pack("{s:O,s:I,s:s}", "by", json_object_get(actor, "id"), "at",
+                                  gov_now(), "comment", comment));
+    if ((r = request_save(vd, txn, request, STORE_UPDATE)) != 0 ||
+        (r = req_audit(vd, rq, txn, jstr(request, "account"),
+                       json_pack("{s:s,s:O,s:O}", "change", "request.deny", "request",
+                                 json_object_get(request, "id"), "by",
+                                 json_object_get(actor, "id")))) != 0)
+        goto out;
+    emit_decided(rq, request);
+    rq->result = json_incref(request);
+out:
+    json_decref(actor);
+    json_decref(request);
+    return r;
+}
+
+static int op_request_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    json_t *actor = NULL, *request = NULL;
+    int r;
+
+    if ((r = gov_actor(vd, rq, txn, &actor)) != 0 || (r = request_arg(vd, rq, txn, &request)) != 0)
+        goto out;
+    if (!str_eq(json_object_get(request, "requester"), jstr(actor, "id"))) {
+        req_fail(rq, -ERR_DENIED, "only the requester may cancel request %s", jstr(request, "id"));
+        r = -ERR_DENIED;
+        goto out;
+    }
+    if (!str_eq(json_object_get(request, "state"), "pending")) {
+        req_fail(rq, -ERR_STATE, "request %s is %s", jstr(request, "id"), jstr(request, "state"));
+        r = -ERR_STATE;
+        goto out;
+    }
+    json_object_set_new(request, "state", json_string("cancelled"));
+    json_object_set_new(request, "decided_at", json_integer(gov_now()));
+    if ((r = request_save(vd, txn, request, STORE_UPDATE)) != 0 ||
+        (r = req_audit(vd, rq, txn, jstr(request, "account"),
+                       json_pack("{s:s,s:O}", "change", "request.cancel", "request",
+                                 json_object_get(request, "id")))) != 0)
+        goto out;
+    emit_decided(rq, request);
+    rq->result = json_incref(request);
+out:
+    json_decref(actor);
+    json_decref(request);
+    return r;
+}
+
+int gov_expire_request(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id)
+{
+    json_t *request = NULL;
+    int r = store_json_get(vd->store, txn, STORE_REQUESTS, id, &request);
+
+    if (r == -ERR_NOT_FOUND)
+        return 0;
+    if (r != 0)
+        return r;
+    if (str_eq(json_object_get(request, "state"), "pending") &&
+        json_integer_value(json_object_get(request, "decide_by")) <= gov_now()) {
+        json_object_set_new(request, "state", json_string("expired"));
+        json_object_set_new(request, "decided_at", json_integer(gov_now()));
+        if ((r = request_save(vd, txn, request, STORE_UPDATE)) == 0 &&
+            (r = req_audit(vd, rq, txn, jstr(request, "account"),
+                           json_pack("{s:s,s:s}", "change", "request.expire", "request", id))) == 0)
+            emit_decided(rq, request);
+    }
+    json_decref(request);
+    return r;
+}
+
+/* May the caller see this request?  gov scope, the requester, or one of its approvers. */
+static bool request_visible(const json_t *request, const json_t *actor, unsigned scopes)
+{
+    json_t *a;
+    size_t i;
+
+    if (scopes & SCOPE(GOV))
+        return true;
+    if (!actor)
+        return false;
+    if (str_eq(json_object_get(request, "requester"), jstr(actor, "id")))
+        return true;
+    json_array_foreach(json_object_get(request, "approvers"), i,
+                       a) if (str_eq(a, jstr(actor, "id"))) return true;
+    return false;
+}
+
+static int op_request_get(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    json_t *actor = NULL, *request = NULL;
+    int r;
+
+    if ((r = gov_actor_optional(vd, rq, txn, &actor)) != 0 ||
+        (r = request_arg(vd, rq, txn, &request)) != 0)
+        goto out;
+    if (!request_visible(request, actor, rq->scopes)) {
+        req_fail(rq, -ERR_DENIED, "request %s is neither yours nor yours to approve",
+                 jstr(request, "id"));
+        r = -ERR_DENIED;
+        goto out;
+    }
+    rq->result = json_incref(request);
+out:
+    json_decref(actor);
+    json_decref(request);
+    return r;
+}
+
+static int op_request_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    json_t *actor = NULL, *all = NULL, *res = json_array(), *q, *a;
+    bool mine = json_is_true(json_object_get(rq->args, "mine"));
+    bool to_approve = json_is_true(json_object_get(rq->args, "to_approve"));
+    const char *state = NULL;
+    size_t i, j;
+    int r;
+
+    if ((r = gov_actor_optional(vd, rq, txn, &actor)) != 0 ||
+        (r = arg_str(rq, "state", false, &state)) != 0 ||
+        (r = gov_list(vd, txn, STORE_REQUESTS, &all)) != 0)
+        goto out;
+    if ((mine || to_approve || !(rq->scopes & SCOPE(GOV))) && !actor) {
+        req_fail(rq, -ERR_DENIED, "no acting identity: pass \"as\" or bind the principal");
+        r = -ERR_DENIED;
+        goto out;
+    }
+    json_array_foreach(all, i, q)
+    {
+        bool keep;
+        if (state && !str_eq(json_object_get(q, "state"), state))
+            continue;
+        if (mine || to_approve) {
+            keep = false;
+            if (mine && str_eq(json_object_get(q, "requester"), jstr(actor, "id")))
+                keep = true;
+            if (to_approve && str_eq(json_object_get(q, "state"), "pending"))
+                json_array_foreach(json_object_get(q, "approvers"), j,
+                                   a) if (str_eq(a, jstr(actor, "id"))) keep = true;
+        } else {
+            keep = request_visible(q, actor, rq->scopes);
+        }
+        if (keep)
+            json_array_append(res, q);
+    }
+    rq->result = json_pack("{s:O}", "requests", res);
+out:
+    json_decref(actor);
+    json_decref(all);
+    json_decref(res);
+    return r;
+}
+
+static int op_breakglass(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    char why[256] = "";
+    const char *account, *reason, *manager;
+    json_t *actor = NULL, *acct = NULL, *roles = NULL, *role = NULL, *ent = NULL, *g = NULL;
+    json_int_t duration;
+    int r;
+
+    if ((r = gov_actor(vd, rq, txn, &actor)) != 0 ||
+        (r = account_arg(vd, rq, txn, &account, &acct)) != 0 ||
+        (r = duration_arg(rq, &duration)) != 0 || (r = reason_arg(rq, &reason)) != 0 ||
+        (r = gov_roles_of(vd, txn, actor, &roles)) != 0)
+        goto out;
+    if ((r = gov_entitlement_find(roles, account, duration, "breakglass", &role, &ent, why,
+                                  sizeof(why))) != 0) {
+        req_fail(rq, -ERR_DENIED, "break-glass refused: %s", why);
+        r = -ERR_DENIED;
+        goto out;
+    }
+    /* Break-glass skips approval, not segregation of duties. */
+    if ((r = gov_sod_guard_account(vd, rq, txn, actor, account)) != 0 ||
+        (r = gov_grant_create(vd, rq, txn, jstr(actor, "id"), account, duration, "break-glass",
+                              NULL, json_is_true(json_object_get(ent, "file_transfer")), &g)) != 0)
+        goto out;
+    json_object_set_new(g, "reason", json_string(reason));
+    if ((r = store_json_put(vd->store, txn, STORE_GRANTS, jstr(g, "id"), g, STORE_UPDATE)) != 0 ||
+        (r = req_audit(vd, rq, txn, account,
+                       json_pack("{s:s,s:O,s:O,s:s}", "change", "breakglass", "grant",
+                                 json_object_get(g, "id"), "identity", json_object_get(actor, "id"),
+                                 "reason", reason))) != 0)
+        goto out;
+    manager = jstr(actor, "manager");
+    gov_emit(rq, "alert.breakglass",
+             json_pack("{s:O,s:O,s:s,s:s,s:O,s:s?}", "grant", json_object_get(g, "id"), "identity",
+                       json_object_get(actor, "id"), "account", account, "reason", reason,
+                       "expires_at", json_object_get(g, "expires_at"), "reviewer", manager));
+    log_warn("BREAK-GLASS identity=%s account=%s grant=%s", jstr(actor, "id"), account,
+             jstr(g, "id"));
+    rq->result = json_incref(g);
+out:
+    json_decref(actor);
+    json_decref(acct);
+    json_decref(roles);
+    json_decref(role);
+    json_decref(ent);
+    json_decref(g);
+    return r;
+}
+
+static int op_grant_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *identity = NULL, *account = NULL, *state = NULL;
+    json_t *actor = NULL, *all = NULL, *res = json_array(), *g;
+    size_t i;
+    int r;
+
+    if ((r = arg_str(rq, "identity", false, &identity)) != 0 ||
+        (r = arg_str(rq, "account", false, &account)) != 0 ||
+        (r = arg_str(rq, "state", false, &state)) != 0 ||
+        (r = gov_actor_optional(vd, rq, txn, &actor)) != 0)
+        goto out;
+    if (!(rq->scopes & SCOPE(GOV))) {
+        if (!actor) {
+            req_fail(rq, -ERR_DENIED, "no acting identity: pass \"as\" or bind the principal");
+            r = -ERR_DENIED;
+            goto out;
+        }
+        identity = jstr(actor, "id"); /* own grants only */
+    }
+    if ((r = gov_list(vd, txn, STORE_GRANTS, &all)) != 0)
+        goto out;
+    json_array_foreach(all, i, g)
+    {
+        if ((identity && !str_eq(json_object_get(g, "identity"), identity)) ||
+            (account && !str_eq(json_object_get(g, "account"), account)) ||
+            (state && !str_eq(json_object_get(g, "state"), state)))
+            continue;
+        json_array_append(res, g);
+    }
+    rq->result = json_pack("{s:O}", "grants", res);
+out:
+    json_decref(actor);
+    json_decref(all);
+    json_decref(res);
+    return r;
+}
+
+static int op_grant_get(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *id;
+    json_t *actor = NULL, *g = NULL;
+    int r;
+
+    if ((r = arg_str(rq, "id", true, &id)) != 0 ||
+        (r = gov_load(vd, rq, txn, STORE_GRANTS, "grant", id, &g)) != 0 ||
+        (r = gov_actor_optional(vd, rq, txn, &actor)) != 0)
+        goto out;
+    if (!(rq->scopes & SCOPE(GOV)) &&
+        (!actor || !str_eq(json_object_get(g, "identity"), jstr(actor, "id")))) {
+        req_fail(rq, -ERR_DENIED, "grant %s is not yours", id);
+        r = -ERR_DENIED;
+        goto out;
+    }
+    rq->result = json_incref(g);
+out:
+    json_decref(actor);
+    json_decref(g);
+    return r;
+}
+
+static int op_grant_revoke(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *id, *reason;
+    json_t *g = NULL;
+    int r;
+
+    if ((r = arg_str(rq, "id", true, &id)) != 0 || (r = reason_arg(rq, &reason)) != 0 ||
+        (r = gov_load(vd, rq, txn, STORE_GRANTS, "grant", id, &g)) != 0)
+        goto out;
+    if (!str_eq(json_object_get(g, "state"), "active")) {
+        req_fail(rq, -ERR_STATE, "grant %s is already %s", id, jstr(g, "state"));
+        r = -ERR_STATE;
+        goto out;
+    }
+    if ((r = gov_grant_end(vd, rq, txn, id, "revoked", rq->principal, reason)) != 0)
+        goto out;
+    json_decref(g);
+    g = NULL;
+    r = gov_load(vd, rq, txn, STORE_GRANTS, "grant", id, &rq->result);
+out:
+    json_decref(g);
+    return r;
+}
+
+/* The last grant of (identity, account) that ended, if any: for "grant_expired". */
+static bool had_grant(struct vaultd *vd, MDB_txn *txn, const char *identity, const char *account)
+{
+    char prefix[STORE_KEY_MAX + 1];
+    json_t *idx = NULL;
+    bool any;
+
+    snprintf(prefix, sizeof(prefix), "%s/%s/", identity, account);
+    if (store_json_list(vd->store, txn, STORE_GRANT_IDX, prefix, &idx) != 0)
+        return false;
+    any = json_array_size(idx) > 0;
+    json_decref(idx);
+    return any;
+}
+
+static int deny(struct req *rq, const char *identity, const char *reason, const char *msg)
+{
+    rq->result = json_pack("{s:b,s:s,s:s}", "allow", 0, "reason", reason, "message", msg);
+    if (identity)
+        json_object_set_new(rq->result, "identity", json_string(identity));
+    return 0;
+}
+
+/*
+ * The broker's question: may this key (or identity) open this account now?
+ * A deny is an answer, not an error: the broker shows its message.
+ */
+static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *fp = NULL, *ident = NULL, *account, *st;
+    json_t *map = NULL, *identity = NULL, *acct = NULL, *grants = NULL, *roles = NULL;
+    json_t *role = NULL, *ent = NULL, *rules = NULL, *holdings = NULL, *exc = NULL, *viol = NULL;
+    char why[256], msg[640];
+    int r;
+
+    if ((r = arg_str(rq, "fp", false, &fp)) != 0 ||
+        (r = arg_str(rq, "identity", false, &ident)) != 0 ||
+        (r = arg_str(rq, "account", true, &account)) != 0)
+        goto out;
+    if (!fp == !ident) {
+        req_fail(rq, -ERR_INVAL, "give exactly one of \"fp\" or \"identity\"");
+        r = -ERR_INVAL;
+        goto out;
+    }
+    if (fp) {
+        if (store_json_get(vd->store, txn, STORE_KEYFP, fp, &map) != 0) {
+            snprintf(msg, sizeof(msg), "key %s is not registered to any identity", fp);
+            r = deny(rq, NULL, "unknown_key", msg);
+            goto out;
+        }
+        ident = jstr(map, "identity");
+    }
+    if (!ident || store_json_get(vd->store, txn, STORE_IDENTITIES, ident, &identity) != 0) {
+        snprintf(msg, sizeof(msg), "no identity %s", ident ? ident : "-");
+        r = deny(rq, NULL, "unknown_key", msg);
+        goto out;
+    }
+    st = jstr(identity, "state");
+    if (!st || strcmp(st, "active") != 0) {
+        snprintf(msg, sizeof(msg), "identity %s is %s", ident, st ? st : "unknown");
+        r = deny(rq, ident, "identity_inactive", msg);
+        goto out;
+    }
+    if (!strchr(account, '@') ||
+        store_json_get(vd->store, txn, STORE_ACCOUNTS, account, &acct) != 0) {
+        snprintf(msg, sizeof(msg), "no account %s in the vault", account);
+        r = deny(rq, ident, "unknown_account", msg);
+        goto out;
+    }
+    /* SoD first: a standing violation blocks every session until an exception exists. */
+    if ((r = gov_list(vd, txn, STORE_SOD, &rules)) != 0 ||
+        (r = gov_holdings(vd, txn, identity, &holdings)) != 0 ||
+        (r = gov_exceptions_of(vd, txn, ident, &exc)) != 0 ||
+        (r = gov_sod_violations(rules, holdings, NULL, exc, &viol)) != 0)
+        goto out;
+    if (json_array_size(viol) > 0) {
+        snprintf(msg, sizeof(msg),
+                 "segregation-of-duties rule %s is violated; its owner must grant an exception",
+                 jstr(json_array_get(viol, 0), "name"));
+        r = deny(rq, ident, "sod_exception_needed", msg);
+        goto out;
+    }
+    if ((r = gov_grants_live(vd, txn, ident, account, &grants)) != 0)
+        goto out;
+    if (json_array_size(grants) > 0) {
+        json_t *g = json_array_get(grants, 0);
+        size_t i;
+        json_t *x;
+        /* The grant that lasts longest. */
+        json_array_foreach(grants, i, x) if (json_integer_value(json_object_get(x, "expires_at")) >
+                                             json_integer_value(json_object_get(g, "expires_at")))
+            g = x;
+        rq->result =
+            json_pack("{s:b,s:s,s:s,s:s,s:O,s:O,s:O,s:O}", "allow", 1, "identity", ident, "account",
+                      account, "via", "grant", "grant", json_object_get(g, "id"), "expires_at",
+                      json_object_get(g, "expires_at"), "file_transfer",
+                      json_object_get(g, "file_transfer"), "kind", json_object_get(g, "kind"));
+        goto out;
+    }
+    if ((r = gov_roles_of(vd, txn, identity, &roles)) != 0)
+        goto out;
+    if (gov_entitlement_find(roles, account, 0, "standing", &role, &ent, why, sizeof(why)) == 0) {
+        rq->result =
+            json_pack("{s:b,s:s,s:s,s:s,s:n,s:n,s:O,s:O}", "allow", 1, "identity", ident, "account",
+                      account, "via", "standing", "grant", "expires_at", "file_transfer",
+                      json_object_get(ent, "file_transfer"), "role", json_object_get(role, "name"));
+        goto out;
+    }
+    if (had_grant(vd, txn, ident, account)) {
+        snprintf(msg, sizeof(msg), "your grant for %s has ended; request access again", account);
+        r = deny(rq, ident, "grant_expired", msg);
+    } else {
+        snprintf(msg, sizeof(msg), "no live grant for %s; request one first", account);
+        r = deny(rq, ident, "no_grant", msg);
+    }
+out:
+    json_decref(map);
+    json_decref(identity);
+    json_decref(acct);
+    json_decref(grants);
+    json_decref(roles);
+    json_decref(role);
+    json_decref(ent);
+    json_decref(rules);
+    json_decref(holdings);
+    json_decref(exc);
+    json_decref(viol);
+    return r;
+}
+
+static int op_evidence(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    char key[2 * STORE_KEY_MAX + 2];
+    const char *identity, *account, *kind;
+    unsigned long long at = 0;
+    json_t *u = NULL;
+    int r;
+
+    if ((r = arg_str(rq, "identity", true, &identity)) != 0 ||
+        (r = arg_str(rq, "account", true, &account)) != 0 ||
+        (r = arg_str(rq, "kind", true, &kind)) != 0 ||
+        (r = arg_uint(rq, "at", false, (1ull << 40), &at)) != 0)
+        return r;
+    if (strcmp(kind, "session") != 0 && strcmp(kind, "use") != 0) {
+        req_fail(rq, -ERR_INVAL, "kind must be session or use");
+        return -ERR_INVAL;
+    }
+    if (!gov_name_is_valid(identity) || !strchr(account, '@') ||
+        strlen(identity) + strlen(account) + 2 > STORE_KEY_MAX) {
+        req_fail(rq, -ERR_INVAL, "bad identity or account");
+        return -ERR_INVAL;
+    }
+    snprintf(key, sizeof(key), "%s/%s", identity, account);
+    if (store_json_get(vd->store, txn, STORE_USAGE, key, &u) != 0)
+        u = json_pack("{s:s,s:s,s:n,s:n}", "identity", identity, "account", account, "last_session",
+                      "last_use");
+    json_object_set_new(u, strcmp(kind, "session") == 0 ? "last_session" : "last_use",
+                        json_integer(at ? (json_int_t)at : gov_now()));
+    r = store_json_put(vd->store, txn, STORE_USAGE, key, u, STORE_UPSERT);
+    if (r == 0)
+        r = req_audit(
+            vd, rq, txn, account,
+            json_pack("{s:s,s:s,s:s}", "change", "evidence", "identity", identity, "kind", kind));
+    json_decref(u);
+    if (r == 0)
+        rq->result = json_object();
+    return r;
+}
+
+static int op_me(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    json_t *actor = NULL, *grants = NULL, *all = NULL, *todo = json_array(), *items = NULL;
+    json_t *reviews = json_array(), *q, *a, *it;
+    size_t i, j;
+    int r;
+
+    if ((r = gov_actor(vd, rq, txn, &actor)) != 0 ||
+        (r = gov_grants_live(vd, txn, jstr(actor, "id"), NULL, &grants)) != 0 ||
+        (r = gov_list(vd, txn, STORE_REQUESTS, &all)) != 0 ||
+        (r = gov_list(vd, txn, STORE_ITEMS, &items)) != 0)
+        goto out;
+    json_array_foreach(all, i, q)
+    {
+        if (!str_eq(json_object_get(q, "state"), "pending"))
+            continue;
+        json_array_foreach(json_object_get(q, "approvers"), j, a) if (str_eq(a, jstr(actor, "id")))
+            json_array_append(todo, q);
+    }
+    json_array_foreach(items, i,
+                       it) if (str_eq(json_object_get(it, "reviewer"), jstr(actor, "id")) &&
+                               str_eq(json_object_get(it, "decision"), "pending"))
+        json_array_append(reviews, it);
+    rq->result = json_pack("{s:O,s:O,s:O,s:O,s:O}", "identity", actor, "roles",
+                           json_object_get(actor, "roles"), "grants", grants, "requests_to_approve",
+                           todo, "reviews", reviews);
+out:
+    json_decref(actor);
+    json_decref(grants);
+    json_decref(all);
+    json_decref(todo);
+    json_decref(items);
+    json_decref(reviews);
+    return r;
+}
 
 const struct op ops_gov_request[] = {
+    {"gov.request.create", SCOPE(REQUEST), ST_UNSEALED, OP_WRITE, op_request_create, NULL},
+    {"gov.request.approve", SCOPE(REQUEST), ST_UNSEALED, OP_WRITE, op_request_approve, NULL},
+    {"gov.request.deny", SCOPE(REQUEST), ST_UNSEALED, OP_WRITE, op_request_deny, NULL},
+    {"gov.request.cancel", SCOPE(REQUEST), ST_UNSEALED, OP_WRITE, op_request_cancel, NULL},
+    {"gov.request.get", SCOPE(REQUEST), ST_UNSEALED, OP_READ, op_request_get, NULL},
+    {"gov.request.list", SCOPE(REQUEST), ST_UNSEALED, OP_READ, op_request_list, NULL},
+    {"gov.breakglass", SCOPE(REQUEST), ST_UNSEALED, OP_WRITE, op_breakglass, NULL},
+    {"gov.grant.list", SCOPE(REQUEST), ST_UNSEALED, OP_READ, op_grant_list, NULL},
+    {"gov.grant.get", SCOPE(REQUEST), ST_UNSEALED, OP_READ, op_grant_get, NULL},
+    {"gov.grant.revoke", SCOPE(GOV), ST_UNSEALED, OP_WRITE, op_grant_revoke, NULL},
+    {"gov.me", SCOPE(REQUEST), ST_UNSEALED, OP_READ, op_me, NULL},
+    {"gov.authorize", SCOPE(AUTHORIZE), ST_UNSEALED, OP_READ, op_authorize, NULL},
+    {"gov.evidence", SCOPE(AUTHORIZE), ST_UNSEALED, OP_WRITE, op_evidence, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };

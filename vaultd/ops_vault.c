@@ -7,6 +7,7 @@
 #include "custos/log.h"
 #include "crypt.h"
 #include "dispatch.h"
+#include "gov_state.h"
 #include "scopes.h"
 #include "shamir.h"
 
@@ -349,6 +350,8 @@ static void post_unseal(struct vaultd *vd, struct req *rq)
     rq->new_audit = NULL;
     vd->state = VAULT_UNSEALED;
     vd->failed_unseals = 0;
+    if (gov_timers_load(vd) != 0)
+        log_err("governance deadlines could not be loaded; they apply at the next unseal");
     free(vd->restored_from);
     vd->restored_from = NULL;
     log_info("vault unsealed principal=%s uid=%u", rq->principal, (unsigned)rq->uid);
@@ -390,6 +393,7 @@ void vaultd_wipe_keys(struct vaultd *vd)
     vd->audit = NULL;
     vd->shares = NULL;
     vd->shares_given = 0;
+    gov_timers_clear(vd);
     if (vd->state == VAULT_UNSEALED)
         vd->state = VAULT_SEALED;
 }

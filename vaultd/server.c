@@ -30,7 +30,8 @@ struct conn {
     gid_t gid;
     pid_t pid;
     const struct vconf_principal *principal;
-    bool self; /* the daemon's own uid with allow_self */
+    bool self;          /* the daemon's own uid with allow_self */
+    json_t *subscribed; /* events.subscribe: array of types ([] = all), or NULL */
     struct req *rq_head, *rq_tail;
     unsigned inflight;
     bool reading;
@@ -220,9 +221,8 @@ static void push_events(struct vaultd *vd, json_t *events)
 
             if (!c->subscribed || c->closing)
                 continue;
-            json_array_foreach(c->subscribed, j, t) if (type &&
-                                                        strcmp(json_string_value(t), type) == 0)
-                want = true;
+            json_array_foreach(c->subscribed, j,
+                               t) if (type && strcmp(json_string_value(t), type) == 0) want = true;
             if (want)
                 conn_send(c, ev);
         }
@@ -244,6 +244,8 @@ void server_req_done(struct vaultd *vd, struct req *rq)
                            json_string_value(json_object_get(t, "kind")),
                            json_string_value(json_object_get(t, "id")));
     }
+    if (gov_timers_is_tick(rq))
+        gov_timers_tick_done(vd, rq);
     if (!rq->conn) {
         req_free(rq); /* its client left */
         return;
@@ -496,8 +498,8 @@ int server_subscribe(struct req *rq, json_t *types)
         return -ERR_CLOSED;
     json_decref(rq->conn->subscribed);
     rq->conn->subscribed = json_incref(types);
-    log_info("conn=%lu uid=%u subscribed to %zu event type(s)%s", rq->conn->id,
-             (unsigned)rq->uid, json_array_size(types), json_array_size(types) ? "" : " (all)");
+    log_info("conn=%lu uid=%u subscribed to %zu event type(s)%s", rq->conn->id, (unsigned)rq->uid,
+             json_array_size(types), json_array_size(types) ? "" : " (all)");
     return 0;
 }
 
