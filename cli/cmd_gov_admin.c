@@ -1007,7 +1007,8 @@ out:
 
 static const struct out_col exc_cols[] = {
     {"ID", "id"},          {"RULE", "rule"},          {"IDENTITY", "identity"},
-    {"BY", "approved_by"}, {"EXPIRES", "expires_at"}, {"REASON", "reason"},
+    {"BY", "approved_by"}, {"EXPIRES", "expires_at"}, {"LIVE", "live"},
+    {"REASON", "reason"},
 };
 
 static int exception_list(struct cli *cli, const struct args *a)

@@ -693,8 +693,8 @@ static int rotate_done(struct cli *cli, const struct args *a)
     if ((r = gov_args_one(cli, "id", a->pos[0], &args)) == 0 &&
         (r = gov_set_str(cli, args, "result", res, "--result")) == 0)
         r = gov_call_show(cli, "rotate.queue.done", args,
-                          (const char *const[]){"id", "account", "reason", "state", "requested_at",
-                                                "done_at", NULL});
+                          (const char *const[]){"id", "account", "reason", "state", "result",
+                                                "requested_at", "done_at", NULL});
     json_decref(args);
     return r;
 }
