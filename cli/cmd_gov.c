@@ -141,13 +141,18 @@ int gov_args_one(struct cli *cli, const char *key, const char *val, json_t **arg
     return r;
 }
 
-int gov_object_print(FILE *f, const json_t *obj, const char *const *order, const char *const *hide)
+int gov_object_print(FILE *f, const json_t *obj, const char *const *order, const char *const *hide,
+                     gov_derive_fn derive)
 {
     int r = 0;
     json_t *h = govcli_humanize(obj);
 
     if (!h)
         return -ERR_NOMEM;
+    if (derive && (r = derive(h, obj)) != 0) {
+        json_decref(h);
+        return r;
+    }
     for (size_t i = 0; hide && hide[i]; i++)
         (void)json_object_del(h, hide[i]);
     r = out_object(f, h, order);
@@ -233,7 +238,7 @@ int gov_call_show(struct cli *cli, const char *op, json_t *args, const char *con
     if (cli->json)
         r = out_json(res);
     else
-        r = gov_object_print(stdout, res, order, NULL);
+        r = gov_object_print(stdout, res, order, NULL, NULL);
     if (r != 0)
         cli_fail(cli, r, "cannot print the result");
 out:
@@ -334,10 +339,21 @@ out:
 
 int gov_text(const json_t *o, const char *key, struct buf *dst)
 {
+    int r = 0;
+    json_t *w = NULL, *h = NULL;
+
     buf_reset(dst);
-    if (out_value_format(key, json_object_get(o, key), dst) != 0 || buf_append(dst, "", 1) != 0)
-        return -ERR_NOMEM;
-    return 0;
+    /* Through govcli_humanize, so that lists of names are joined and times are ISO 8601. */
+    if (!(w = json_object()) ||
+        (json_object_get(o, key) && json_object_set(w, key, json_object_get(o, key)) != 0) ||
+        !(h = govcli_humanize(w)))
+        r = -ERR_NOMEM;
+    if (r == 0 &&
+        (out_value_format(key, json_object_get(h, key), dst) != 0 || buf_append(dst, "", 1) != 0))
+        r = -ERR_NOMEM;
+    json_decref(w);
+    json_decref(h);
+    return r;
 }
 
 /* ---- shared columns ---------------------------------------------------- */
@@ -415,12 +431,41 @@ static const struct out_col approval_cols[] = {
     {"COMMENT", "comment"},
 };
 
+/* approval as its spec ("manager", "group=dba*2"), denial as "bob at TIME: comment". */
+static int request_obj_derive(json_t *human, const json_t *raw)
+{
+    int r = 0;
+    const json_t *ap = json_object_get(raw, "approval");
+    const json_t *den = json_object_get(raw, "denial");
+    struct buf b, t;
+
+    buf_init(&b, 65536);
+    buf_init(&t, 65536);
+    if (json_is_object(ap)) {
+        if ((r = govcli_approval_format(ap, &b)) != 0 || (r = buf_append(&b, "", 1)) != 0 ||
+            (r = cli_set(human, "approval", json_string(b.data))) != 0)
+            goto out;
+    }
+    if (json_is_object(den)) {
+        buf_reset(&b);
+        if ((r = gov_text(den, "by", &t)) != 0 || (r = buf_printf(&b, "by %s", t.data)) != 0 ||
+            (r = gov_text(den, "at", &t)) != 0 || (r = buf_printf(&b, " at %s", t.data)) != 0 ||
+            (r = gov_text(den, "comment", &t)) != 0 || (r = buf_printf(&b, ": %s", t.data)) != 0 ||
+            (r = cli_set(human, "denial", json_string(b.data))) != 0)
+            goto out;
+    }
+out:
+    buf_fini(&b);
+    buf_fini(&t);
+    return r;
+}
+
 static int request_human(struct cli *cli, const json_t *res)
 {
     int r = 0;
     const json_t *approvals = json_object_get(res, "approvals");
 
-    if ((r = gov_object_print(stdout, res, request_order, request_hide)) != 0)
+    if ((r = gov_object_print(stdout, res, request_order, request_hide, request_obj_derive)) != 0)
         return r;
     if (json_array_size(approvals) > 0)
         r = gov_section_print(stdout, "Approvals", approvals, approval_cols,
@@ -448,11 +493,7 @@ static int request_outcome_human(struct cli *cli, const json_t *res)
         const json_t *ap = json_object_get(res, "approval");
         json_int_t need = json_integer_value(json_object_get(ap, "count"));
         size_t got = json_array_size(json_object_get(res, "approvals"));
-        json_t *who = govcli_humanize(json_object_get(res, "approvers"));
-
-        r = who ? out_value_format("approvers", who, &b) : -ERR_NOMEM;
-        json_decref(who);
-        if (r == 0 && b.data && b.len && buf_append(&b, "", 1) == 0)
+        if ((r = gov_text(res, "approvers", &b)) == 0)
             printf("Request %s is pending: %zu of %" JSON_INTEGER_FORMAT
                    " approvals; approvers: %s.\n\n",
                    id.data, got, need, b.data);
@@ -460,10 +501,10 @@ static int request_outcome_human(struct cli *cli, const json_t *res)
         if (json_is_object(grant))
             r = gov_text(grant, "id", &b);
         else if (json_is_string(grant))
-            r = out_value_format("grant", grant, &b) == 0 ? buf_append(&b, "", 1) : -ERR_NOMEM;
+            r = gov_text(res, "grant", &b);
         if (r == 0)
-            printf("Request %s approved%s%s.\n\n", id.data, b.len ? ": grant " : "",
-                   b.len ? b.data : "");
+            printf("Request %s approved%s%s.\n\n", id.data, b.len > 1 ? ": grant " : "",
+                   b.len > 1 ? b.data : "");
     } else {
         printf("Request %s: %s.\n\n", id.data, state);
     }
@@ -587,7 +628,7 @@ static const char *const grant_order[] = {
 
 static int grant_human(struct cli *cli, const json_t *res)
 {
-    return gov_object_print(stdout, res, grant_order, NULL);
+    return gov_object_print(stdout, res, grant_order, NULL, NULL);
 }
 
 static int breakglass(struct cli *cli, const struct args *a)
@@ -736,9 +777,12 @@ static int authorize_human(struct cli *cli, const json_t *res)
         printf("; file transfer %s\n",
                json_is_true(json_object_get(res, "file_transfer")) ? "allowed" : "not allowed");
     } else {
-        printf("deny: %s (%s)%s%s\n", reason.data, who.data,
-               json_is_string(json_object_get(res, "message")) ? ": " : "",
-               json_is_string(json_object_get(res, "message")) ? msg.data : "");
+        printf("deny: %s", reason.data);
+        if (json_is_string(json_object_get(res, "identity")))
+            printf(" (%s)", who.data);
+        if (json_is_string(json_object_get(res, "message")))
+            printf(": %s", msg.data);
+        printf("\n");
     }
 out:
     buf_fini(&who);

@@ -45,9 +45,9 @@ MUST_CHECK int gov_call_show(struct cli *cli, const char *op, json_t *args,
 MUST_CHECK int gov_call_list(struct cli *cli, const char *op, json_t *args, const char *member,
                              const struct out_col *cols, size_t ncols, gov_derive_fn derive);
 
-/* Print an object for people (humanized; members in `hide` left out). */
+/* Print an object for people (humanized, then derive; members in `hide` left out). */
 MUST_CHECK int gov_object_print(FILE *f, const json_t *obj, const char *const *order,
-                                const char *const *hide);
+                                const char *const *hide, gov_derive_fn derive);
 
 /* Print rows (array of objects) as a table for people; "(none)" when empty. */
 MUST_CHECK int gov_table_print(FILE *f, const json_t *rows, const struct out_col *cols,
@@ -64,7 +64,8 @@ MUST_CHECK int gov_call_delete(struct cli *cli, const char *op, const char *key,
 /* Read a whole non-secret file (PATH, or "-": stdin), at most max bytes.  Errors reported. */
 MUST_CHECK int gov_file_read(struct cli *cli, const char *path, size_t max, struct buf *out);
 
-/* The string member key of o, with control characters shown as '?', into a static-free buf. */
+/* Member key of o for people (as in tables: names joined, times ISO 8601, '?' for control
+ * characters, "-" when absent), NUL-terminated in dst (reset first). */
 MUST_CHECK int gov_text(const json_t *o, const char *key, struct buf *dst);
 
 /* Shared columns. */

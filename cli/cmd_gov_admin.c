@@ -78,7 +78,6 @@ static const struct out_col key_cols[] = {
 static const struct out_col lifecycle_cols[] = {
     {"STATE", "state"},
     {"AT", "at"},
-    {"REASON", "reason"},
 };
 static const struct out_col identity_cols[] = {
     {"ID", "id"},       {"NAME", "name"},       {"DEPARTMENT", "department"},
@@ -91,7 +90,7 @@ static int identity_human(struct cli *cli, const json_t *res)
 {
     int r = 0;
 
-    if ((r = gov_object_print(stdout, res, identity_order, identity_hide)) != 0 ||
+    if ((r = gov_object_print(stdout, res, identity_order, identity_hide, NULL)) != 0 ||
         (r = gov_section_print(stdout, "Roles", json_object_get(res, "roles"), role_held_cols,
                                NCOLS(role_held_cols), NULL)) != 0 ||
         (r = gov_section_print(stdout, "Keys", json_object_get(res, "keys"), key_cols,
@@ -501,7 +500,7 @@ static int role_human(struct cli *cli, const json_t *res)
 {
     int r = 0;
 
-    if ((r = gov_object_print(stdout, res, role_order, role_hide)) != 0)
+    if ((r = gov_object_print(stdout, res, role_order, role_hide, NULL)) != 0)
         return r;
     return gov_section_print(stdout, "Entitlements", json_object_get(res, "entitlements"), ent_cols,
                              NCOLS(ent_cols), ent_derive);
@@ -732,6 +731,24 @@ static const struct args_opt rule_opts[] = {
     {NULL, 0, false, 0},
 };
 
+static int rule_derive(json_t *human, const json_t *raw);
+
+static int rule_human(struct cli *cli, const json_t *res)
+{
+    int r = 0;
+    json_t *h = govcli_humanize(res);
+
+    if (!h)
+        return -ERR_NOMEM;
+    if ((r = rule_derive(h, res)) == 0 &&
+        (r = cli_set(h, "match", json_incref(json_object_get(h, "_match")))) == 0) {
+        (void)json_object_del(h, "_match");
+        r = out_object(stdout, h, (const char *const[]){"name", "match", "roles", NULL});
+    }
+    json_decref(h);
+    return r;
+}
+
 static int rule_create(struct cli *cli, const struct args *a)
 {
     static const char *const keys[] = {"department", "title", "email", "manager", "group", NULL};
@@ -779,7 +796,7 @@ static int rule_create(struct cli *cli, const struct args *a)
     match = NULL;
     if (r != 0 || (r = gov_set_repeated(cli, args, "roles", RU_ROLE, "--role")) != 0)
         goto out;
-    r = gov_call_show(cli, "gov.rule.create", args, NULL);
+    r = call_print(cli, "gov.rule.create", args, rule_human);
 out:
     json_decref(match);
     json_decref(args);

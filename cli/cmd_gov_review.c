@@ -199,7 +199,7 @@ static int report_human(struct cli *cli, const json_t *res)
     if ((r = gov_section_print(stdout, "Items", json_object_get(res, "items"), report_cols,
                                NCOLS(report_cols), gov_item_derive)) != 0)
         return r;
-    if (json_is_object(json_object_get(res, "totals"))) {
+    if (json_is_object(json_object_get(res, "totals")) && !json_object_get(c, "totals")) {
         if (!(tot = json_pack("{s:O}", "totals", json_object_get(res, "totals"))) ||
             !(h = json_object())) {
             r = -ERR_NOMEM;
@@ -310,9 +310,30 @@ static const char *const item_order[] = {
     "id",       "campaign", "identity",   "kind",       "ref",      "account", "reviewer",
     "decision", "comment",  "decided_by", "decided_at", "evidence", NULL};
 
+/* evidence {"last_session": t, "last_use": t} -> "last session TIME, last use -". */
+static int item_obj_derive(json_t *human, const json_t *raw)
+{
+    int r = 0;
+    const json_t *ev = json_object_get(raw, "evidence");
+    struct buf b, t;
+
+    if (!json_is_object(ev))
+        return 0;
+    buf_init(&b, 4096);
+    buf_init(&t, 4096);
+    if ((r = gov_text(ev, "last_session", &t)) == 0 &&
+        (r = buf_printf(&b, "last session %s", t.data)) == 0 &&
+        (r = gov_text(ev, "last_use", &t)) == 0 &&
+        (r = buf_printf(&b, ", last use %s", t.data)) == 0)
+        r = cli_set(human, "evidence", json_string(b.data));
+    buf_fini(&b);
+    buf_fini(&t);
+    return r;
+}
+
 static int item_human(struct cli *cli, const json_t *res)
 {
-    return gov_object_print(stdout, res, item_order, NULL);
+    return gov_object_print(stdout, res, item_order, NULL, item_obj_derive);
 }
 
 static int decide(struct cli *cli, const struct args *a, const char *decision, bool need_comment)
@@ -528,7 +549,6 @@ out:
 static const struct out_col lifecycle_cols[] = {
     {"STATE", "state"},
     {"AT", "at"},
-    {"REASON", "reason"},
 };
 static const struct out_col assignment_cols[] = {
     {"ROLE", "role"},
@@ -560,7 +580,13 @@ static int history_human(struct cli *cli, const json_t *res)
     if ((r = gov_text(json_is_object(id) ? id : res, json_is_object(id) ? "id" : "identity", &b)) !=
         0)
         goto out;
-    printf("Identity: %s\n", b.data);
+    printf("Identity: %s", b.data);
+    if (json_is_string(json_object_get(res, "state"))) {
+        if ((r = gov_text(res, "state", &b)) != 0)
+            goto out;
+        printf(" (%s)", b.data);
+    }
+    printf("\n");
     if ((r = gov_section_print(stdout, "Lifecycle", json_object_get(res, "lifecycle"),
                                lifecycle_cols, NCOLS(lifecycle_cols), NULL)) != 0 ||
         (r = gov_section_print(stdout, "Roles held", json_object_get(res, "assignments"),
