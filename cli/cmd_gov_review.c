@@ -384,12 +384,32 @@ static const char *format_of(const char *path)
 
 static int plan_row(json_t *rows, const char *change, const json_t *id, const char *details)
 {
-    json_t *row = json_pack("{s:s, s:O, s:s}", "change", change, "id", id ? id : json_null(),
+    json_t *row = json_pack("{s:s, s:O, s:s?}", "change", change, "id", id ? id : json_null(),
                             "details", details);
 
     if (!row)
         return -ERR_NOMEM;
     return json_array_append_new(rows, row) == 0 ? 0 : -ERR_NOMEM;
+}
+
+/* A changed field's value for people: lists of names joined, "-" when absent. */
+static int change_value(const char *key, const json_t *v, struct buf *b)
+{
+    int r = 0;
+    json_t *w = json_object();
+    struct buf t;
+
+    buf_init(&t, 65536);
+    if (!w || json_object_set(w, key, (json_t *)v) != 0) {
+        r = -ERR_NOMEM;
+        goto out;
+    }
+    if ((r = gov_text(w, key, &t)) == 0)
+        r = buf_append(b, t.data, strlen(t.data));
+out:
+    buf_fini(&t);
+    json_decref(w);
+    return r;
 }
 
 /* "field: old -> new; ..." of a mover. */
@@ -404,11 +424,11 @@ static int mover_details(const json_t *changes, struct buf *b)
         if ((r = buf_printf(b, "%s%s: ", b->len ? "; " : "", key)) != 0)
             break;
         if (json_is_array(v) && json_array_size(v) == 2) {
-            if ((r = out_value_format(key, json_array_get(v, 0), b)) != 0 ||
+            if ((r = change_value(key, json_array_get(v, 0), b)) != 0 ||
                 (r = buf_append(b, " -> ", 4)) != 0 ||
-                (r = out_value_format(key, json_array_get(v, 1), b)) != 0)
+                (r = change_value(key, json_array_get(v, 1), b)) != 0)
                 break;
-        } else if ((r = out_value_format(key, v, b)) != 0) {
+        } else if ((r = change_value(key, v, b)) != 0) {
             break;
         }
     }
@@ -475,7 +495,7 @@ static int plan_human(struct cli *cli, const json_t *res)
     for (size_t i = 0; i < nl && r == 0; i++) {
         const json_t *l = json_array_get(leavers, i);
 
-        r = plan_row(rows, "leaver", json_is_object(l) ? json_object_get(l, "id") : l, "");
+        r = plan_row(rows, "leaver", json_is_object(l) ? json_object_get(l, "id") : l, NULL);
     }
     if (r == 0 && json_array_size(rows) > 0) {
         printf("\n");
