@@ -138,9 +138,25 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     target_name = jstr(acct, "target");
     if (store_json_get(vd->store, txn, STORE_TARGETS, target_name, &target) != 0)
         target = NULL;
-    if ((r = gov_identities_all(vd, txn, &identities)) != 0)
-        goto out;
-    members = group_members(identities, jstr(json_object_get(ent, "approval"), "group"));
+    /*
+     * Only what approver resolution needs: the manager, and the group's
+     * members when the policy names a group (a scan of every identity).
+     */
+    identities = json_object();
+    if (jstr(actor, "manager")) {
+        json_t *m = NULL;
+        if (store_json_get(vd->store, txn, STORE_IDENTITIES, jstr(actor, "manager"), &m) == 0)
+            json_object_set_new(identities, jstr(actor, "manager"), m);
+    }
+    if (str_eq(json_object_get(json_object_get(ent, "approval"), "by"), "group")) {
+        json_t *all = NULL;
+        if ((r = gov_identities_all(vd, txn, &all)) != 0)
+            goto out;
+        members = group_members(all, jstr(json_object_get(ent, "approval"), "group"));
+        json_decref(all);
+    } else {
+        members = json_array();
+    }
     if ((r = gov_id_next(vd, txn, "r", rid, sizeof(rid))) != 0)
         goto out;
     request = json_pack("{s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:[],s:n,s:I,s:I,s:n,s:n}", "id", rid,
@@ -413,16 +429,17 @@ int gov_expire_request(struct vaultd *vd, struct req *rq, MDB_txn *txn, const ch
     return r;
 }
 
-/* May the caller see this request?  gov scope, the requester, or one of its approvers. */
+/*
+ * May the caller see this request?  Acting as an identity: its requester or
+ * one of its approvers.  Not acting as anyone: the gov scope sees everything.
+ */
 static bool request_visible(const json_t *request, const json_t *actor, unsigned scopes)
 {
     json_t *a;
     size_t i;
 
-    if (scopes & SCOPE(GOV))
-        return true;
     if (!actor)
-        return false;
+        return (scopes & SCOPE(GOV)) != 0;
     if (str_eq(json_object_get(request, "requester"), jstr(actor, "id")))
         return true;
     json_array_foreach(json_object_get(request, "approvers"), i,
@@ -556,13 +573,12 @@ static int op_grant_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = arg_str(rq, "state", false, &state)) != 0 ||
         (r = gov_actor_optional(vd, rq, txn, &actor)) != 0)
         goto out;
-    if (!(rq->scopes & SCOPE(GOV))) {
-        if (!actor) {
-            req_fail(rq, -ERR_DENIED, "no acting identity: pass \"as\" or bind the principal");
-            r = -ERR_DENIED;
-            goto out;
-        }
-        identity = jstr(actor, "id"); /* own grants only */
+    if (actor) {
+        identity = jstr(actor, "id"); /* acting as someone: their own grants only */
+    } else if (!(rq->scopes & SCOPE(GOV))) {
+        req_fail(rq, -ERR_DENIED, "no acting identity: pass \"as\" or bind the principal");
+        r = -ERR_DENIED;
+        goto out;
     }
     if ((r = gov_list(vd, txn, STORE_GRANTS, &all)) != 0)
         goto out;
@@ -592,8 +608,8 @@ static int op_grant_get(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = gov_load(vd, rq, txn, STORE_GRANTS, "grant", id, &g)) != 0 ||
         (r = gov_actor_optional(vd, rq, txn, &actor)) != 0)
         goto out;
-    if (!(rq->scopes & SCOPE(GOV)) &&
-        (!actor || !str_eq(json_object_get(g, "identity"), jstr(actor, "id")))) {
+    if (actor ? !str_eq(json_object_get(g, "identity"), jstr(actor, "id"))
+              : !(rq->scopes & SCOPE(GOV))) {
         req_fail(rq, -ERR_DENIED, "grant %s is not yours", id);
         r = -ERR_DENIED;
         goto out;

@@ -46,8 +46,12 @@ struct store {
 };
 
 static const char *const table_names[STORE__TABLES] = {
-    [STORE_META] = "meta",       [STORE_TARGETS] = "targets", [STORE_ACCOUNTS] = "accounts",
-    [STORE_SECRETS] = "secrets", [STORE_AUDIT] = "audit",     [STORE_AUDIT_CKPT] = "audit_ckpt",
+    [STORE_META] = "meta",
+    [STORE_TARGETS] = "targets",
+    [STORE_ACCOUNTS] = "accounts",
+    [STORE_SECRETS] = "secrets",
+    [STORE_AUDIT] = "audit",
+    [STORE_AUDIT_CKPT] = "audit_ckpt",
     [STORE_IDENTITIES] = "gov_identities",
     [STORE_KEYFP] = "gov_keyfp",
     [STORE_ROLES] = "gov_roles",
