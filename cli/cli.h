@@ -189,7 +189,8 @@ MUST_CHECK int govcli_scope_parse(const char *s, json_t **out);
  * A copy of `v` for people: members that hold times (created_at, start,
  * since, until, at, deadline, decide_by, ...) become ISO 8601 strings,
  * durations (duration, max_duration) become "1h30m", arrays of strings
- * become "a, b".  Deep; NULL on allocation failure.
+ * become "a, b", empty strings and arrays null ("-").  Deep; NULL on
+ * allocation failure.
  */
 json_t *govcli_humanize(const json_t *v);
 

@@ -557,6 +557,8 @@ static json_t *humanize_member(const char *key, const json_t *v)
         govcli_duration_format((long long)json_integer_value(v), tmp, sizeof(tmp));
         return json_string(tmp);
     }
+    if (json_is_string(v) && json_string_length(v) == 0)
+        return json_null(); /* shown as "-" */
     if (json_is_array(v)) {
         bool strings = true;
         size_t n = json_array_size(v);

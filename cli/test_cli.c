@@ -553,10 +553,10 @@ static void test_scope_parse(void **state)
 
 static void test_humanize(void **state)
 {
-    json_t *in =
-        json_pack("{s:i, s:i, s:i, s:[s,s], s:[], s:{s:i}, s:[{s:i}], s:i}", "created_at",
-                  1714564800, "duration", 5400, "max_duration", 14400, "approvers", "bob", "carol",
-                  "groups", "evidence", "last_use", 0, "approvals", "at", 1714564800, "count", 2);
+    json_t *in = json_pack("{s:i, s:i, s:i, s:[s,s], s:[], s:{s:i}, s:[{s:i}], s:i, s:s}",
+                           "created_at", 1714564800, "duration", 5400, "max_duration", 14400,
+                           "approvers", "bob", "carol", "groups", "evidence", "last_use", 0,
+                           "approvals", "at", 1714564800, "count", 2, "description", "");
     json_t *h;
 
     assert_non_null(in);
@@ -568,6 +568,7 @@ static void test_humanize(void **state)
     assert_string_equal(json_string_value(json_object_get(h, "max_duration")), "4h");
     assert_string_equal(json_string_value(json_object_get(h, "approvers")), "bob, carol");
     assert_true(json_is_null(json_object_get(h, "groups")));
+    assert_true(json_is_null(json_object_get(h, "description")));
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(h, "evidence"), "last_use")),
         "1970-01-01T00:00:00Z");
