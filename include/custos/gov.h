@@ -254,7 +254,33 @@ MUST_CHECK int gov_birthright_diff(const json_t *held, const json_t *due, json_t
  * Returns 0 when there are no errors, -ERR_PARSE otherwise (both outputs set
  * either way; a file that cannot be read at all gives one error with line 0
  * or the line where it broke).
+ * Decisions:
+ * - Limits: at most GOV_HR_ROWS_MAX rows and GOV_HR_FIELD_MAX bytes per
+ *   field (longer is an error).  A UTF-8 BOM is skipped; values must be
+ *   valid UTF-8.  An unknown format or an empty file is one error, line 0.
+ * - CSV: header names are case-insensitive; an unknown, repeated or missing
+ *   required (id, name, email) column is an error on the header line and
+ *   stops parsing.  Strict RFC 4180 otherwise: a quote inside an unquoted
+ *   field, text after a closing quote and a CR outside quotes not followed
+ *   by LF are errors; an unterminated quote is an error on the line where its
+ *   row starts, and parsing stops.  Blank lines are skipped.  Lines are
+ *   physical lines (a quoted newline counts), the row's first line is given.
+ * - JSON: keys as the CSV columns, case-insensitive; unknown or repeated keys
+ *   are errors; values are strings or null (null = left out); "groups" may
+ *   also be an array of names.  A syntax error gives jansson's line.
+ * - groups: ';'-separated, blanks around names and empty entries ignored,
+ *   each a valid name; records hold them sorted, each once.
+ * - status: case-insensitive; "" -> "active", "inactive" and "left" ->
+ *   state "left".  department, title and manager are null when empty.
+ * - A duplicate id is reported on the later line; the first row stands.  A
+ *   manager must be the id of some row of the file (even one with errors).
+ *   Each identity on a manager cycle gets one error whose message shows the
+ *   cycle from it ("manager cycle: a -> b -> a", long cycles shortened).
+ * - records hold only rows without errors; errors are sorted by line.
+ * - -ERR_NOMEM leaves both outputs unset.
  */
+#define GOV_HR_ROWS_MAX 100000u
+#define GOV_HR_FIELD_MAX 1024u
 MUST_CHECK int gov_hr_parse(const char *format, const char *data, size_t len, json_t **records,
                             json_t **errors);
 
@@ -268,6 +294,18 @@ MUST_CHECK int gov_hr_parse(const char *format, const char *data, size_t len, js
  * record for an existing identity that has left is an error ("alice has left;
  * an id is never reused") reported through the -ERR_PARSE path with
  * *errors (new array, may be empty on success).
+ * Decisions:
+ * - changes compare name, email, department, title, manager (missing, null
+ *   and "" are equal: null), groups as sorted sets, and state when the record
+ *   says active or suspended and the identity is pending, active or
+ *   suspended (HR also activates a pending identity).  Values are [old, new].
+ * - An identity that is not HR-sourced but listed in the file is compared
+ *   like any other (mover or unchanged); its source is not changed, so only
+ *   an explicit "left" status makes it a leaver.
+ * - A "left" record for an identity that has already left counts as
+ *   unchanged.  leavers are sorted by id; joiners and movers keep file order;
+ *   "record" entries are copies.
+ * - On -ERR_PARSE *plan is NULL; -ERR_NOMEM leaves both outputs unset.
  */
 MUST_CHECK int gov_hr_plan(const json_t *records, const json_t *current, json_t **plan,
                            json_t **errors);
