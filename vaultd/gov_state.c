@@ -120,9 +120,14 @@ int gov_holdings(struct vaultd *vd, MDB_txn *txn, const json_t *identity, json_t
     json_array_foreach(json_object_get(identity, "roles"), i, a)
         json_array_append(json_object_get(h, "roles"), json_object_get(a, "role"));
     if ((r = gov_roles_of(vd, txn, identity, &roles)) != 0 ||
-        (r = store_json_list(vd->store, txn, STORE_ACCOUNTS, "", &accounts)) != 0 ||
         (r = gov_grants_live(vd, txn, json_string_value(json_object_get(identity, "id")), NULL,
                              &grants)) != 0)
+        goto out;
+    json_array_foreach(roles, i, role) if (
+        strcmp(json_string_value(json_object_get(role, "kind")) ?: "", "standing") == 0) break;
+    /* Vault accounts are enumerated only when a standing role needs matching. */
+    if (i < json_array_size(roles) &&
+        (r = store_json_list(vd->store, txn, STORE_ACCOUNTS, "", &accounts)) != 0)
         goto out;
     json_array_foreach(roles, i, role)
     {
@@ -301,8 +306,11 @@ static int sod_guard(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json
     json_t *rules = NULL, *holdings = NULL, *exc = NULL, *violated = NULL, *v;
     int r;
 
-    if ((r = gov_list(vd, txn, STORE_SOD, &rules)) != 0 ||
-        (r = gov_holdings(vd, txn, identity, &holdings)) != 0 ||
+    if ((r = gov_list(vd, txn, STORE_SOD, &rules)) != 0)
+        goto out;
+    if (json_array_size(rules) == 0)
+        goto out; /* no rule, no violation: skip collecting holdings */
+    if ((r = gov_holdings(vd, txn, identity, &holdings)) != 0 ||
         (r = gov_exceptions_of(vd, txn, id, &exc)) != 0 ||
         (r = gov_sod_violations(rules, holdings, candidate, exc, &violated)) != 0)
         goto out;

@@ -715,10 +715,12 @@ static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     }
     /* SoD first: a standing violation blocks every session until an exception exists. */
-    if ((r = gov_list(vd, txn, STORE_SOD, &rules)) != 0 ||
-        (r = gov_holdings(vd, txn, identity, &holdings)) != 0 ||
-        (r = gov_exceptions_of(vd, txn, ident, &exc)) != 0 ||
-        (r = gov_sod_violations(rules, holdings, NULL, exc, &viol)) != 0)
+    if ((r = gov_list(vd, txn, STORE_SOD, &rules)) != 0)
+        goto out;
+    if (json_array_size(rules) > 0 &&
+        ((r = gov_holdings(vd, txn, identity, &holdings)) != 0 ||
+         (r = gov_exceptions_of(vd, txn, ident, &exc)) != 0 ||
+         (r = gov_sod_violations(rules, holdings, NULL, exc, &viol)) != 0))
         goto out;
     if (json_array_size(viol) > 0) {
         snprintf(msg, sizeof(msg),
