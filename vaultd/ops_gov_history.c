@@ -157,8 +157,11 @@ static bool role_reaches(const json_t *role, const char *account)
 
     if (!role || strcmp(jstr(role, "kind") ? jstr(role, "kind") : "", "standing") != 0)
         return false;
-    json_array_foreach(json_object_get(role, "entitlements"), i,
-                       ent) if (gov_glob_match(jstr(ent, "account"), account)) return true;
+    json_array_foreach(json_object_get(role, "entitlements"), i, ent)
+    {
+        if (gov_glob_match(jstr(ent, "account"), account))
+            return true;
+    }
     return false;
 }
 
@@ -196,7 +199,10 @@ static int op_who_could(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         json_array_append_new(out, json_pack("{s:s,s:s,s:O}", "identity", jstr(it, "identity"),
                                              "via", "grant", "grant", json_object_get(it, "id")));
     }
-    json_array_foreach(roles, i, role) json_object_set(by_name, jstr(role, "name"), role);
+    json_array_foreach(roles, i, role)
+    {
+        json_object_set(by_name, jstr(role, "name"), role);
+    }
     json_array_foreach(rows, i, it)
     {
         char key[2 * 65 + 2], owner[65] = "";

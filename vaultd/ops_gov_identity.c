@@ -206,7 +206,11 @@ static int identity_fields(struct vaultd *vd, struct req *rq, MDB_txn *txn, json
                 json_decref(groups);
                 return fail(rq, -ERR_INVAL, "\"groups\" must hold names of [A-Za-z0-9._-]");
             }
-            json_array_foreach(groups, j, h) if (json_equal(g, h)) dup = true;
+            json_array_foreach(groups, j, h)
+            {
+                if (json_equal(g, h))
+                    dup = true;
+            }
             if (!dup)
                 json_array_append(groups, g);
         }
@@ -397,8 +401,11 @@ static void accounts_matching(const json_t *accounts, const json_t *patterns, js
         const char *acct = jstr(a, "id");
         if (!acct)
             continue;
-        json_object_foreach((json_t *)patterns, pat, v) if (gov_glob_match(pat, acct))
-            json_object_set_new(found, acct, json_true());
+        json_object_foreach((json_t *)patterns, pat, v)
+        {
+            if (gov_glob_match(pat, acct))
+                json_object_set_new(found, acct, json_true());
+        }
     }
 }
 
@@ -420,8 +427,11 @@ static int leaver_accounts(struct vaultd *vd, MDB_txn *txn, const json_t *identi
     int r;
 
     *out = NULL;
-    json_array_foreach(json_object_get(identity, "roles"), i, row) if (jstr(row, "role"))
-        json_object_set_new(role_names, jstr(row, "role"), json_true());
+    json_array_foreach(json_object_get(identity, "roles"), i, row)
+    {
+        if (jstr(row, "role"))
+            json_object_set_new(role_names, jstr(row, "role"), json_true());
+    }
     snprintf(prefix, sizeof(prefix), "%s/", id);
     if ((r = store_json_list(vd->store, txn, STORE_ASSIGN, prefix, &rows)) != 0)
         goto out;
@@ -441,8 +451,11 @@ static int leaver_accounts(struct vaultd *vd, MDB_txn *txn, const json_t *identi
             continue; /* deleted since: it names no account any more */
         if (r != 0)
             goto out;
-        json_array_foreach(json_object_get(role, "entitlements"), j, ent) if (jstr(ent, "account"))
-            json_object_set_new(patterns, jstr(ent, "account"), json_true());
+        json_array_foreach(json_object_get(role, "entitlements"), j, ent)
+        {
+            if (jstr(ent, "account"))
+                json_object_set_new(patterns, jstr(ent, "account"), json_true());
+        }
         json_decref(role);
         role = NULL;
     }
@@ -473,9 +486,11 @@ static int leaver_accounts(struct vaultd *vd, MDB_txn *txn, const json_t *identi
             /* Only accounts the vault still holds can be rotated. */
             json_t *a;
             size_t k;
-            json_array_foreach(accounts, k,
-                               a) if (strcmp(jstr(a, "id") ? jstr(a, "id") : "", acct) == 0)
-                json_object_set_new(found, acct, json_true());
+            json_array_foreach(accounts, k, a)
+            {
+                if (strcmp(jstr(a, "id") ? jstr(a, "id") : "", acct) == 0)
+                    json_object_set_new(found, acct, json_true());
+            }
         }
         json_decref(g);
     }
@@ -621,17 +636,12 @@ static int op_identity_leave(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 static char *key_line(const char *s)
 {
     size_t n = strlen(s);
-    char *line;
 
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
         n--;
     if (n == 0 || n > IDENTITY_KEY_MAX || memchr(s, '\n', n) || memchr(s, '\r', n))
         return NULL;
-    if (!(line = malloc(n + 1)))
-        return NULL;
-    memcpy(line, s, n);
-    line[n] = '\0';
-    return line;
+    return strndup(s, n);
 }
 
 static int op_identity_key_add(struct vaultd *vd, struct req *rq, MDB_txn *txn)
@@ -819,9 +829,11 @@ static int op_identity_role_unassign(struct vaultd *vd, struct req *rq, MDB_txn 
     if ((r = id_arg(rq, "id", &id)) != 0 || (r = id_arg(rq, "role", &role)) != 0 ||
         (r = identity_load(vd, rq, txn, id, &obj)) != 0)
         goto out;
-    json_array_foreach(json_object_get(obj, "roles"), i,
-                       a) if (strcmp(jstr(a, "role") ? jstr(a, "role") : "", role) == 0) held =
-        true;
+    json_array_foreach(json_object_get(obj, "roles"), i, a)
+    {
+        if (strcmp(jstr(a, "role") ? jstr(a, "role") : "", role) == 0)
+            held = true;
+    }
     if (!held) {
         req_fail(rq, -ERR_NOT_FOUND, "identity %s does not hold role %s", id, role);
         r = -ERR_NOT_FOUND;

@@ -117,7 +117,10 @@ static json_t *keys_of(const json_t *obj)
     json_t *keys = json_array(), *v;
     const char *k;
 
-    json_object_foreach((json_t *)obj, k, v) json_array_append_new(keys, json_string(k));
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        json_array_append_new(keys, json_string(k));
+    }
     return keys;
 }
 
@@ -176,7 +179,10 @@ static int op_role_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = gov_load(vd, rq, txn, STORE_ROLES, "role", name, &obj)) != 0)
         goto out;
     /* Fields given replace the stored ones (entitlements as a whole). */
-    json_object_foreach(given, k, v) json_object_set(obj, k, v);
+    json_object_foreach(given, k, v)
+    {
+        json_object_set(obj, k, v);
+    }
     if ((r = policy_check(rq, gov_role_check, obj)) != 0 ||
         (r = identity_must_exist(vd, rq, txn, jstr(obj, "owner"))) != 0)
         goto out;
@@ -207,9 +213,11 @@ static bool holds_role(const json_t *identity, const char *role)
     json_t *a;
     size_t i;
 
-    json_array_foreach(json_object_get(identity, "roles"), i,
-                       a) if (strcmp(jstr(a, "role") ? jstr(a, "role") : "", role) ==
-                              0) return true;
+    json_array_foreach(json_object_get(identity, "roles"), i, a)
+    {
+        if (strcmp(jstr(a, "role") ? jstr(a, "role") : "", role) == 0)
+            return true;
+    }
     return false;
 }
 
@@ -231,9 +239,8 @@ static int op_role_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         if (!holds_role(it, name))
             continue;
         if (held < HOLDERS_NAMED) {
-            if (held)
-                strncat(names, ", ", sizeof(names) - strlen(names) - 1);
-            strncat(names, id, sizeof(names) - strlen(names) - 1);
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof(names) - used, "%s%s", held ? ", " : "", id);
         }
         held++;
     }
@@ -362,8 +369,11 @@ static const char *exception_for(const json_t *exceptions, const char *rule)
     json_t *x;
     size_t i;
 
-    json_array_foreach(exceptions, i, x) if (strcmp(jstr(x, "rule") ? jstr(x, "rule") : "", rule) ==
-                                             0) return jstr(x, "id");
+    json_array_foreach(exceptions, i, x)
+    {
+        if (strcmp(jstr(x, "rule") ? jstr(x, "rule") : "", rule) == 0)
+            return jstr(x, "id");
+    }
     return NULL;
 }
 

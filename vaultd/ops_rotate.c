@@ -48,7 +48,7 @@ static int op_queue_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     }
     if ((r = gov_list(vd, txn, STORE_ROTATION, &all)) != 0)
         goto out;
-    if (json_array_size(all) && !(v = calloc(json_array_size(all), sizeof(*v)))) {
+    if (!(v = calloc(json_array_size(all) + 1, sizeof(*v)))) {
         r = -ERR_NOMEM;
         goto out;
     }
