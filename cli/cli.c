@@ -155,6 +155,27 @@ out:
     return r;
 }
 
+int cli_call_error(struct cli *cli, const char *op, json_t *args, json_t **result, json_t **error)
+{
+    int r;
+
+    *result = NULL;
+    *error = NULL;
+    if (!cli->client) {
+        char *msg = NULL;
+        r = cli_call_quiet(cli, "vault.status", NULL, result, &msg); /* connects */
+        json_decref(*result);
+        *result = NULL;
+        if (r != 0) {
+            *error = json_pack("{s:s,s:s}", "code", err_name(r), "message", msg ? msg : err_str(r));
+            free(msg);
+            return r;
+        }
+        free(msg);
+    }
+    return client_call_ex(cli->client, op, args, result, error);
+}
+
 int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
 {
     int r = 0;

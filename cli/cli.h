@@ -289,6 +289,10 @@ MUST_CHECK int cli_call(struct cli *cli, const char *op, json_t *args, json_t **
 MUST_CHECK int cli_call_quiet(struct cli *cli, const char *op, json_t *args, json_t **result,
                               char **errmsg);
 
+/* As cli_call_quiet, but an error answer comes back as the whole error object (new ref). */
+MUST_CHECK int cli_call_error(struct cli *cli, const char *op, json_t *args, json_t **result,
+                              json_t **error);
+
 /* Print "custos: <message> (<code of r>)" and return r (negative). */
 int cli_fail(struct cli *cli, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

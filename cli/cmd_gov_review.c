@@ -513,7 +513,7 @@ int gov_sync_run(struct cli *cli, const struct args *a)
     const char *file = a->pos[0];
     const char *format = a->val[OPT_FORMAT];
     char *msg = NULL;
-    json_t *args = NULL, *res = NULL, *data = NULL;
+    json_t *args = NULL, *res = NULL, *data = NULL, *error = NULL;
     struct buf text;
 
     buf_init(&text, NDJSON_LINE_HARD_MAX);
@@ -537,13 +537,18 @@ int gov_sync_run(struct cli *cli, const struct args *a)
     data = NULL;
     if (r != 0 || (r = gov_set_flag(args, "dry_run", a->val[OPT_DRY_RUN])) != 0)
         goto out;
-    r = cli_call_quiet(cli, "gov.sync", args, &res, &msg);
-    if (r == -ERR_INVAL) {
-        /*
-         * The per-line errors are in the error object's "errors" member, which
-         * client_call does not hand over (yet): print its message, prefixed by
-         * the file name.  govcli_sync_errors_format prints the lines once it does.
-         */
+    r = cli_call_error(cli, "gov.sync", args, &res, &error);
+    msg = error && json_is_string(json_object_get(error, "message"))
+              ? strdup(json_string_value(json_object_get(error, "message")))
+              : NULL;
+    if (r == -ERR_INVAL && json_is_array(json_object_get(error, "errors"))) {
+        /* One line per refused row: FILE:LINE: message, then the summary. */
+        struct buf lines;
+        buf_init(&lines, 1u << 20);
+        if (govcli_sync_errors_format(file, json_object_get(error, "errors"), &lines) == 0 &&
+            lines.len)
+            fputs(lines.data, stderr);
+        buf_fini(&lines);
         r = cli_fail(cli, r, "%s: %s", file, msg && msg[0] ? msg : "the file was refused");
         goto out;
     }
@@ -557,6 +562,7 @@ int gov_sync_run(struct cli *cli, const struct args *a)
     r = cli_print(cli, res, plan_human);
 out:
     free(msg);
+    json_decref(error);
     buf_fini(&text);
     json_decref(data);
     json_decref(args);

@@ -318,8 +318,8 @@ void client_close(struct client *c)
     free(c);
 }
 
-/* Turn an answer object into the call's result. */
-static int take_answer(json_t *ans, json_t **result, char **errmsg)
+/* Turn an answer object into the call's result (and, if asked, the whole error object). */
+static int take_answer(json_t *ans, json_t **result, char **errmsg, json_t **error)
 {
     json_t *res = json_object_get(ans, "result");
     json_t *e = json_object_get(ans, "error");
@@ -335,6 +335,8 @@ static int take_answer(json_t *ans, json_t **result, char **errmsg)
     r = err_from_name(json_string_value(code));
     if (r == 0) /* "ok" is not an error code */
         r = -ERR_INTERNAL;
+    if (error)
+        *error = json_incref(e);
     if (errmsg) {
         msg = json_object_get(e, "message");
         if (!(*errmsg = strdup(json_is_string(msg) ? json_string_value(msg) : err_str(r))))
@@ -343,7 +345,8 @@ static int take_answer(json_t *ans, json_t **result, char **errmsg)
     return r;
 }
 
-int client_call(struct client *c, const char *op, json_t *args, json_t **result, char **errmsg)
+static int call(struct client *c, const char *op, json_t *args, json_t **result, char **errmsg,
+                json_t **error)
 {
     int r = -ERR_INVAL;
     json_t *req = NULL;
@@ -355,6 +358,8 @@ int client_call(struct client *c, const char *op, json_t *args, json_t **result,
     *result = NULL;
     if (errmsg)
         *errmsg = NULL;
+    if (error)
+        *error = NULL;
     if (!c || !op || (args && !json_is_object(args)))
         goto out;
     if (c->broken) {
@@ -402,7 +407,7 @@ int client_call(struct client *c, const char *op, json_t *args, json_t **result,
             goto out;
         }
     }
-    r = take_answer(w.answer, result, errmsg);
+    r = take_answer(w.answer, result, errmsg, error);
 out:
     if (line) {
         sodium_memzero(line, need + 1);
@@ -411,6 +416,16 @@ out:
     json_decref(req);
     json_decref(w.answer);
     return r;
+}
+
+int client_call(struct client *c, const char *op, json_t *args, json_t **result, char **errmsg)
+{
+    return call(c, op, args, result, errmsg, NULL);
+}
+
+int client_call_ex(struct client *c, const char *op, json_t *args, json_t **result, json_t **error)
+{
+    return call(c, op, args, result, NULL, error);
 }
 
 int client_next_event(struct client *c, int timeout_ms, json_t **event)

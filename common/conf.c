@@ -738,7 +738,7 @@ int conf_load_file(const struct conf_schema *s, void *obj, const char *path, cha
 {
     int r = -ERR_IO, fd = -1;
     char *text = NULL;
-    size_t len = 0;
+    size_t len = 0, cap;
     struct stat st;
 
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 || fstat(fd, &st) != 0) {
@@ -755,13 +755,20 @@ int conf_load_file(const struct conf_schema *s, void *obj, const char *path, cha
         set_msg(err, errlen, "%s: is world-writable; refusing to use it", path);
         goto out;
     }
+    if (st.st_size > CONF_FILE_MAX) {
+        r = -ERR_CONFIG;
+        set_msg(err, errlen, "%s: larger than %u bytes", path, CONF_FILE_MAX);
+        goto out;
+    }
+    /* Sized from fstat (+1 to notice growth), not CONF_FILE_MAX: loads are frequent in tests. */
+    cap = (size_t)st.st_size + 1;
     r = -ERR_NOMEM;
-    if (!(text = malloc(CONF_FILE_MAX + 1))) {
+    if (!(text = malloc(cap))) {
         set_msg(err, errlen, "%s: out of memory", path);
         goto out;
     }
     for (;;) {
-        ssize_t n = read(fd, text + len, CONF_FILE_MAX + 1 - len);
+        ssize_t n = read(fd, text + len, cap - len);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -773,9 +780,9 @@ int conf_load_file(const struct conf_schema *s, void *obj, const char *path, cha
         if (n == 0)
             break;
         len += (size_t)n;
-        if (len > CONF_FILE_MAX) {
+        if (len == cap) {
             r = -ERR_CONFIG;
-            set_msg(err, errlen, "%s: larger than %u bytes", path, CONF_FILE_MAX);
+            set_msg(err, errlen, "%s: changed while it was being read", path);
             goto out;
         }
     }

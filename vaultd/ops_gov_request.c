@@ -512,6 +512,51 @@ out:
     return r;
 }
 
+/*
+ * Every break-glass use gets a post-hoc review item in the standing campaign
+ * "breakglass" (created on first use; it has no deadline), assigned like a
+ * grant item: the target owner, else the manager, never the user.
+ */
+static int breakglass_review_item(struct vaultd *vd, struct req *rq, MDB_txn *txn,
+                                  const json_t *actor, const json_t *grant)
+{
+    char key[STORE_KEY_MAX + 1];
+    const char *account = jstr(grant, "account"), *reviewer;
+    json_t *camp = NULL, *ids = NULL, *acct = NULL, *target = NULL, *item = NULL;
+    int r;
+
+    if (store_json_get(vd->store, txn, STORE_CAMPAIGNS, "breakglass", &camp) != 0) {
+        camp = json_pack("{s:s,s:s,s:{s:s},s:n,s:s,s:s,s:s,s:I,s:n}", "id", "breakglass", "name",
+                         "Break-glass post-hoc reviews", "scope", "kind", "all", "deadline",
+                         "on_deadline", "escalate", "state", "standing", "created_by", "custos",
+                         "created_at", gov_now(), "closed_at");
+        if ((r = store_json_put(vd->store, txn, STORE_CAMPAIGNS, "breakglass", camp,
+                                STORE_CREATE)) != 0)
+            goto out;
+    }
+    if ((r = gov_identities_all(vd, txn, &ids)) != 0)
+        goto out;
+    if (store_json_get(vd->store, txn, STORE_ACCOUNTS, account, &acct) == 0 &&
+        store_json_get(vd->store, txn, STORE_TARGETS, jstr(acct, "target"), &target) != 0)
+        target = NULL; /* no target object: the manager reviews */
+    reviewer = gov_reviewer_for("grant", actor, target, ids, "");
+    snprintf(key, sizeof(key), "breakglass/%s", jstr(grant, "id"));
+    item = json_pack("{s:s,s:s,s:O,s:s,s:O,s:s,s:s,s:{s:n,s:n},s:s,s:n,s:n,s:n,s:O}", "id", key,
+                     "campaign", "breakglass", "identity", json_object_get(actor, "id"), "kind",
+                     "grant", "ref", json_object_get(grant, "id"), "account", account, "reviewer",
+                     reviewer && *reviewer ? reviewer : "", "evidence", "last_session", "last_use",
+                     "decision", "pending", "comment", "decided_by", "decided_at", "reason",
+                     json_object_get(grant, "reason"));
+    r = store_json_put(vd->store, txn, STORE_ITEMS, key, item, STORE_CREATE);
+out:
+    json_decref(camp);
+    json_decref(ids);
+    json_decref(acct);
+    json_decref(target);
+    json_decref(item);
+    return r;
+}
+
 static int op_breakglass(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     char why[256] = "";
@@ -542,6 +587,8 @@ static int op_breakglass(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                        json_pack("{s:s,s:O,s:O,s:s}", "change", "breakglass", "grant",
                                  json_object_get(g, "id"), "identity", json_object_get(actor, "id"),
                                  "reason", reason))) != 0)
+        goto out;
+    if ((r = breakglass_review_item(vd, rq, txn, actor, g)) != 0)
         goto out;
     manager = jstr(actor, "manager");
     gov_emit(rq, "alert.breakglass",

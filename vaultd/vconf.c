@@ -189,6 +189,12 @@ static int ids_parse(const char *value, bool is_group, unsigned **out, size_t *n
     char *copy = NULL, *save = NULL, *tok;
     int r = -ERR_NOMEM, errnum = 0;
 
+    if (strcmp(value, "none") == 0) {
+        /* What ids_print writes for an empty list, so printed configs load back. */
+        *out = NULL;
+        *n_out = 0;
+        return 0;
+    }
     if (!(copy = strdup(value))) {
         set_msg(msg, msglen, "out of memory");
         goto out;
@@ -327,6 +333,8 @@ out:
 
 static void ids_print(const unsigned *ids, size_t n, FILE *f)
 {
+    if (n == 0)
+        fputs("none", f);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%s%u", i ? ", " : "", ids[i]);
 }
@@ -462,8 +470,9 @@ static const struct conf_key keys[] = {
     {.section = "api",
      .key = "max_line",
      .type = CONF_SIZE,
-     .def = "65536",
-     .doc = "Longest request line; a longer one is answered too_long and skipped.",
+     .def = "1M",
+     .doc = "Longest request line; a longer one is answered too_long and skipped (buffers grow "
+            "only as a line arrives; an HR feed for gov.sync is one line).",
      .offset = offsetof(struct vconf, max_line),
      .min = 1024,
      .max = NDJSON_LINE_HARD_MAX},

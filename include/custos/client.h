@@ -32,6 +32,14 @@ MUST_CHECK int client_call(struct client *c, const char *op, json_t *args, json_
                            char **errmsg);
 
 /*
+ * As client_call; on an error answer *error is a new reference to the whole
+ * "error" object (code, message and any extra members such as "errors");
+ * NULL on success or transport failure.  error may be NULL.
+ */
+MUST_CHECK int client_call_ex(struct client *c, const char *op, json_t *args, json_t **result,
+                              json_t **error);
+
+/*
  * Wait for the next line that is not an answer (a pushed event: objects with
  * "event"), at most timeout_ms (-1: forever).  *event is a new reference.
  * Events that arrive during client_call are queued and returned here first.

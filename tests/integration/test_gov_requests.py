@@ -205,6 +205,14 @@ def test_breakglass_alerts_and_queues_rotation():
         assert g["kind"] == "break-glass" and g["state"] == "active", g
         ev = sub.recv()
         assert ev["event"] == "alert.breakglass" and ev["data"]["identity"] == "alice", ev
+        # A post-hoc review item for the use, not for alice herself to decide.
+        items = c.ok("gov.review.list", {"campaign": "breakglass"})["items"]
+        item = [i for i in items if i["ref"] == g["id"]][0]
+        assert item["decision"] == "pending" and item["reviewer"] in ("olivia", "bob"), item
+        assert c.err("gov.review.decide", {"as": "alice", "item": item["id"],
+                                           "decision": "certify"}) == "denied"
+        c.ok("gov.review.decide", {"as": item["reviewer"], "item": item["id"],
+                                   "decision": "certify", "comment": "justified"})
         # Not allowed where the entitlement has no break_glass flag.
         c.ok("gov.identity.role.assign", {"id": "dave", "role": "quick"})
         assert c.err("gov.breakglass", {"as": "dave", "account": "admin@web01",

@@ -70,7 +70,7 @@ static void test_vconf_defaults(void **state)
     assert_true(c->argon2_ops == crypto_pwhash_OPSLIMIT_MODERATE);
     assert_int_equal(c->argon2_mem, crypto_pwhash_MEMLIMIT_MODERATE);
     assert_int_equal(c->map_size, 1u << 30);
-    assert_int_equal(c->max_line, 65536);
+    assert_int_equal(c->max_line, 1u << 20);
     assert_int_equal(c->max_pending_output, 4u << 20);
     assert_int_equal(c->max_clients, 1024);
     assert_int_equal(c->idle_timeout, 0);
@@ -277,10 +277,12 @@ static void test_vconf_print(void **state)
     assert_non_null(strstr(out, "[vault]\ndata_dir = /v\nsocket = /v/vaultd.sock\n"
                                 "socket_mode = 0660\n"));
     assert_non_null(strstr(out, "argon2_mem = 256M\nmap_size = 1G\n"));
-    assert_non_null(strstr(out, "[api]\nmax_line = 64K\n"));
+    assert_non_null(strstr(out, "[api]\nmax_line = 1M\n"));
     assert_non_null(strstr(out, "[log]\nlevel = info\n"));
-    assert_non_null(strstr(out, "\n[principal admin]\nuids = 0, 1000\ngids = \nscopes = all\n"));
-    assert_non_null(strstr(out, "\n[principal ro]\nuids = \ngids = 5\nscopes = status, read\n"));
+    assert_non_null(
+        strstr(out, "\n[principal admin]\nuids = 0, 1000\ngids = none\nscopes = all\n"));
+    assert_non_null(
+        strstr(out, "\n[principal ro]\nuids = none\ngids = 5\nscopes = status, read\n"));
     free(out);
     vconf_free(c);
 }
@@ -301,7 +303,7 @@ static void test_vconf_sample_loads(void **state)
                                        "#argon2_mem = 256M",
                                        "#map_size = 1G",
                                        "#sync_interval_ms = 0",
-                                       "#max_line = 65536",
+                                       "#max_line = 1M",
                                        "#max_pending_output = 4M",
                                        "#max_clients = 1024",
                                        "#idle_timeout = 0",
@@ -317,13 +319,13 @@ static void test_vconf_sample_loads(void **state)
             fail_msg("sample lacks '%s'", keys[i]);
     /* As shipped it loads and means the defaults. */
     assert_int_equal(load_text(out, &c), 0);
-    assert_int_equal(c->max_line, 65536);
+    assert_int_equal(c->max_line, 1u << 20);
     assert_int_equal(c->n_principals, 0);
     vconf_free(c);
     free(out);
 
     out = capture(vconf_print_markdown);
-    assert_non_null(strstr(out, "| `max_line` | size (K, M, G suffixes), 1K..16M | `65536` |"));
+    assert_non_null(strstr(out, "| `max_line` | size (K, M, G suffixes), 1K..16M | `1M` |"));
     assert_non_null(strstr(out, "### `[principal NAME]` (repeatable)"));
     assert_non_null(strstr(out, "| `secret` | secret.get"));
     free(out);
