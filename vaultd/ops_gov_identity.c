@@ -161,13 +161,37 @@ static int text_field(struct req *rq, json_t *obj, const char *key, bool clearab
     return 0;
 }
 
+/* Unknown arguments are refused: a misspelt "manger" must not be dropped silently. */
+static int args_known(struct req *rq, bool create)
+{
+    static const char *const known[] = {"id",      "name",   "email", "department", "title",
+                                        "manager", "groups", "as",    NULL};
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(rq->args, k, v)
+    {
+        bool ok = create && strcmp(k, "state") == 0;
+        for (const char *const *p = known; *p && !ok; p++)
+            ok = strcmp(*p, k) == 0;
+        if (!ok) {
+            req_fail(rq, -ERR_INVAL, "unknown argument \"%.64s\"", k);
+            return -ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
 /* Copy and check the attributes an admin may set (create and update). */
-static int identity_fields(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *obj)
+static int identity_fields(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *obj,
+                           bool create)
 {
     const char *id = jstr(obj, "id");
     json_t *v;
     int r;
 
+    if ((r = args_known(rq, create)) != 0)
+        return r;
     if ((r = text_field(rq, obj, "name", false)) != 0 ||
         (r = text_field(rq, obj, "department", true)) != 0 ||
         (r = text_field(rq, obj, "title", true)) != 0)
@@ -291,7 +315,8 @@ static int op_identity_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     }
     obj = json_pack("{s:s,s:s}", "id", id, "state", state ? state : "active");
-    if ((r = identity_fields(vd, rq, txn, obj)) != 0 || (r = identity_policy_check(rq, obj)) != 0)
+    if ((r = identity_fields(vd, rq, txn, obj, true)) != 0 ||
+        (r = identity_policy_check(rq, obj)) != 0)
         goto out;
     json_object_set_new(obj, "source", json_string("api"));
     if ((r = ops_gov_identity_insert(vd, rq, txn, obj)) != 0 ||
@@ -318,7 +343,8 @@ static int op_identity_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     }
     before = json_deep_copy(obj);
-    if ((r = identity_fields(vd, rq, txn, obj)) != 0 || (r = identity_policy_check(rq, obj)) != 0)
+    if ((r = identity_fields(vd, rq, txn, obj, false)) != 0 ||
+        (r = identity_policy_check(rq, obj)) != 0)
         goto out;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         json_t *a = json_object_get(before, fields[i]), *b = json_object_get(obj, fields[i]);

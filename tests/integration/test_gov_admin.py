@@ -62,6 +62,7 @@ def test_identity_crud_and_lifecycle():
             {"id": "x", "name": "X", "email": "x@example.com", "groups": "oncall"},
             {"id": "x", "name": "X", "email": "x@example.com", "manager": "x"},
             {"id": "x", "name": "", "email": "x@example.com"},
+            {"id": "x", "name": "X", "email": "x@example.com", "manger": "bob"},
         ]
         for args in bad:
             e = error(c, "gov.identity.create", args)
@@ -86,6 +87,7 @@ def test_identity_crud_and_lifecycle():
         ids = [i["id"] for i in c.ok("gov.identity.list", {"state": "pending"})["identities"]]
         assert ids == ["alice"], ids
         assert c.err("gov.identity.list", {"state": "gone"}) == "invalid"
+        assert c.err("gov.identity.update", {"id": "alice", "state": "active"}) == "invalid"
         # pending -> active -> suspended -> active; suspend needs a reason.
         assert c.ok("gov.identity.activate", {"id": "alice"})["state"] == "active"
         assert c.err("gov.identity.activate", {"id": "alice"}) == "bad_state"
