@@ -178,6 +178,20 @@ def test_idle_timeout_drops_unfinished_line_only():
         v.cleanup()
 
 
+def test_socat_is_enough():
+    import subprocess
+    v = Vault().setup(PASS)
+    try:
+        p = subprocess.run(["socat", "-t", "2", "-", "UNIX-CONNECT:" + v.sock],
+                           input=b'{"id":1,"op":"vault.status"}\n{"id":2,"op":"target.list"}\n',
+                           capture_output=True, timeout=30)
+        lines = [json.loads(l) for l in p.stdout.splitlines()]
+        assert lines[0]["id"] == 1 and lines[0]["result"]["state"] == "unsealed", lines
+        assert lines[1]["id"] == 2 and lines[1]["result"]["targets"] == [], lines
+    finally:
+        v.cleanup()
+
+
 def test_pipelined_answers_in_order():
     v = Vault().setup(PASS)
     try:
