@@ -36,7 +36,7 @@ int gov_approvers_resolve(const json_t *approval, const json_t *requester, const
     }
     gov_approval_get(approval, &by, &count);
     if (strcmp(by, "none") == 0) {
-        r = 0;
+        /* nobody to list */
     } else if (strcmp(by, "manager") == 0) {
         who = gov_json_str(requester, "manager");
         if (!who) {
@@ -46,7 +46,6 @@ int gov_approvers_resolve(const json_t *approval, const json_t *requester, const
         }
         if ((r = add_approver(list, json_object_get(identities, who), rid)) != 0)
             goto out;
-        r = 0;
         if (json_array_size(list) == 0) {
             r = -ERR_DENIED;
             gov_why(why, whylen, "your manager %.64s is not active", who);

@@ -93,7 +93,9 @@ static void shown(char *dst, size_t dstlen, const char *s, size_t n)
             j += 3;
             break;
         }
-        dst[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        char ch = s[i];
+
+        dst[j++] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
     }
     dst[j] = '\0';
 }
@@ -129,11 +131,11 @@ static int cmp_str(const void *a, const void *b)
 static json_t *sorted_set(const json_t *arr)
 {
     size_t n = json_array_size(arr), k = 0, i;
-    const char **v = n ? calloc(n, sizeof(*v)) : NULL;
+    const char **v = calloc(n ? n : 1, sizeof(*v));
     json_t *out = json_array();
     const json_t *e;
 
-    if (!out || (n && !v))
+    if (!out || !v)
         goto fail;
     json_array_foreach(arr, i, e)
     {
@@ -797,10 +799,10 @@ static int cmp_err(const void *a, const void *b)
 static json_t *sorted_errors(json_t *errors)
 {
     size_t n = json_array_size(errors), i;
-    struct err_ref *v = n ? calloc(n, sizeof(*v)) : NULL;
+    struct err_ref *v = calloc(n ? n : 1, sizeof(*v));
     json_t *out = json_array(), *e;
 
-    if (!out || (n && !v))
+    if (!out || !v)
         goto fail;
     json_array_foreach(errors, i, e)
     {

@@ -55,16 +55,17 @@ const char *gov_reviewer_escalate(const char *reviewer, const json_t *identity,
 static bool split_account(const char *account, char *name, char *target, size_t n)
 {
     const char *at;
-    size_t len;
+    size_t len, tlen;
 
     if (!account || !(at = strchr(account, '@')) || strchr(at + 1, '@'))
         return false;
     len = (size_t)(at - account);
-    if (len >= n || strlen(at + 1) >= n)
+    tlen = strlen(at + 1);
+    if (len >= n || tlen >= n)
         return false;
     memcpy(name, account, len);
     name[len] = '\0';
-    strcpy(target, at + 1);
+    memcpy(target, at + 1, tlen + 1);
     return true;
 }
 

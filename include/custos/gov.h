@@ -122,6 +122,11 @@ bool gov_lifecycle_allowed(const char *from, const char *to);
  * as ssh-keygen -lf prints it: "SHA256:" + unpadded base64 of SHA-256 of the
  * decoded blob.  -ERR_INVAL for a line that is not a public key.  fp must
  * hold at least GOV_FP_MAX bytes.
+ * Accepted: "TYPE BASE64 [comment]" separated by blanks, leading blanks and
+ * one trailing line ending allowed, at most 16 KiB; the base64 is the
+ * padded standard alphabet and the blob's first string (RFC 4253 6.6) must
+ * equal TYPE.  authorized_keys options before TYPE are refused.  fplen <
+ * GOV_FP_MAX is -ERR_INVAL; fp is written only on success.
  */
 #define GOV_FP_MAX 64u
 MUST_CHECK int gov_key_fingerprint(const char *pubkey_line, char *fp, size_t fplen);
