@@ -123,8 +123,9 @@ int gov_holdings(struct vaultd *vd, MDB_txn *txn, const json_t *identity, json_t
         (r = gov_grants_live(vd, txn, json_string_value(json_object_get(identity, "id")), NULL,
                              &grants)) != 0)
         goto out;
-    json_array_foreach(roles, i, role) if (
-        strcmp(json_string_value(json_object_get(role, "kind")) ?: "", "standing") == 0) break;
+    json_array_foreach(roles, i,
+                       role) if (strcmp(json_string_value(json_object_get(role, "kind")) ?: "",
+                                        "standing") == 0) break;
     /* Vault accounts are enumerated only when a standing role needs matching. */
     if (i < json_array_size(roles) &&
         (r = store_json_list(vd->store, txn, STORE_ACCOUNTS, "", &accounts)) != 0)

@@ -10,21 +10,9 @@
 #include "custos/secbuf.h"
 #include "dispatch.h"
 #include "gov_state.h"
+#include "ops_gov_identity.h"
 #include "ops.h"
 #include "scopes.h"
-
-/*
- * Shared with ops_gov_sync.c (the HR feed creates joiners and moves people
- * through their lifecycle exactly as these ops do).  They belong with the
- * other identity helpers in gov_state.h; until then both files declare them.
- */
-MUST_CHECK int ops_gov_identity_insert(struct vaultd *vd, struct req *rq, MDB_txn *txn,
-                                       json_t *identity);
-MUST_CHECK int ops_gov_identity_transition(struct vaultd *vd, struct req *rq, MDB_txn *txn,
-                                           json_t *identity, const char *to, const char *by,
-                                           const char *reason);
-MUST_CHECK int ops_gov_identity_by(struct vaultd *vd, struct req *rq, MDB_txn *txn, char *by,
-                                   size_t bylen);
 
 /* Longest OpenSSH public key line accepted (an RSA-16384 key is ~2.8 KiB). */
 #define IDENTITY_KEY_MAX 8192u

@@ -5,16 +5,8 @@
 
 #include "dispatch.h"
 #include "gov_state.h"
+#include "ops_gov_identity.h"
 #include "scopes.h"
-
-/* From ops_gov_identity.c: the same creation and lifecycle the gov.identity.* ops use. */
-MUST_CHECK int ops_gov_identity_insert(struct vaultd *vd, struct req *rq, MDB_txn *txn,
-                                       json_t *identity);
-MUST_CHECK int ops_gov_identity_transition(struct vaultd *vd, struct req *rq, MDB_txn *txn,
-                                           json_t *identity, const char *to, const char *by,
-                                           const char *reason);
-MUST_CHECK int ops_gov_identity_by(struct vaultd *vd, struct req *rq, MDB_txn *txn, char *by,
-                                   size_t bylen);
 
 /* Attributes the HR file owns. */
 static const char *const hr_fields[] = {"name",  "email",   "department",
