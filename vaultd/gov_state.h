@@ -119,6 +119,16 @@ MUST_CHECK int gov_grants_live(struct vaultd *vd, MDB_txn *txn, const char *iden
 MUST_CHECK int gov_sod_guard_account(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                      const json_t *identity, const char *account);
 
+/*
+ * The broker's question (ops_gov_request.c): may this key fingerprint (or
+ * identity; exactly one non-NULL) open `account` now?  *decision (new
+ * object) is {"allow": true, "identity", "account", "via", "grant",
+ * "expires_at", "file_transfer", ...} or {"allow": false, "identity"?,
+ * "reason", "message"}.  A deny is a decision, not an error: errors are I/O.
+ */
+MUST_CHECK int gov_authorize(struct vaultd *vd, MDB_txn *txn, const char *fp, const char *identity,
+                             const char *account, json_t **decision);
+
 /* Queue a rotation of `account` with a reason; emits rotation.queued. Deduplicated per account. */
 MUST_CHECK int gov_rotation_queue(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                   const char *account, const char *reason);

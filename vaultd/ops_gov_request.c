@@ -707,11 +707,11 @@ static bool had_grant(struct vaultd *vd, MDB_txn *txn, const char *identity, con
     return any;
 }
 
-static int deny(struct req *rq, const char *identity, const char *reason, const char *msg)
+static int deny(json_t **decision, const char *identity, const char *reason, const char *msg)
 {
-    rq->result = json_pack("{s:b,s:s,s:s}", "allow", 0, "reason", reason, "message", msg);
+    *decision = json_pack("{s:b,s:s,s:s}", "allow", 0, "reason", reason, "message", msg);
     if (identity)
-        json_object_set_new(rq->result, "identity", json_string(identity));
+        json_object_set_new(*decision, "identity", json_string(identity));
     return 0;
 }
 
@@ -719,46 +719,39 @@ static int deny(struct req *rq, const char *identity, const char *reason, const 
  * The broker's question: may this key (or identity) open this account now?
  * A deny is an answer, not an error: the broker shows its message.
  */
-static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+int gov_authorize(struct vaultd *vd, MDB_txn *txn, const char *fp, const char *ident,
+                  const char *account, json_t **decision)
 {
-    const char *fp = NULL, *ident = NULL, *account, *st;
+    const char *st;
     json_t *map = NULL, *identity = NULL, *acct = NULL, *grants = NULL, *roles = NULL;
     json_t *role = NULL, *ent = NULL, *rules = NULL, *holdings = NULL, *exc = NULL, *viol = NULL;
     char why[256], msg[640];
-    int r;
+    int r = 0;
 
-    if ((r = arg_str(rq, "fp", false, &fp)) != 0 ||
-        (r = arg_str(rq, "identity", false, &ident)) != 0 ||
-        (r = arg_str(rq, "account", true, &account)) != 0)
-        goto out;
-    if (!fp == !ident) {
-        req_fail(rq, -ERR_INVAL, "give exactly one of \"fp\" or \"identity\"");
-        r = -ERR_INVAL;
-        goto out;
-    }
+    *decision = NULL;
     if (fp) {
         if (store_json_get(vd->store, txn, STORE_KEYFP, fp, &map) != 0) {
             snprintf(msg, sizeof(msg), "key %s is not registered to any identity", fp);
-            r = deny(rq, NULL, "unknown_key", msg);
+            r = deny(decision, NULL, "unknown_key", msg);
             goto out;
         }
         ident = jstr(map, "identity");
     }
     if (!ident || store_json_get(vd->store, txn, STORE_IDENTITIES, ident, &identity) != 0) {
         snprintf(msg, sizeof(msg), "no identity %s", ident ? ident : "-");
-        r = deny(rq, NULL, "unknown_key", msg);
+        r = deny(decision, NULL, "unknown_key", msg);
         goto out;
     }
     st = jstr(identity, "state");
     if (!st || strcmp(st, "active") != 0) {
         snprintf(msg, sizeof(msg), "identity %s is %s", ident, st ? st : "unknown");
-        r = deny(rq, ident, "identity_inactive", msg);
+        r = deny(decision, ident, "identity_inactive", msg);
         goto out;
     }
     if (!strchr(account, '@') ||
         store_json_get(vd->store, txn, STORE_ACCOUNTS, account, &acct) != 0) {
         snprintf(msg, sizeof(msg), "no account %s in the vault", account);
-        r = deny(rq, ident, "unknown_account", msg);
+        r = deny(decision, ident, "unknown_account", msg);
         goto out;
     }
     /* SoD first: a standing violation blocks every session until an exception exists. */
@@ -773,7 +766,7 @@ static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         snprintf(msg, sizeof(msg),
                  "segregation-of-duties rule %s is violated; its owner must grant an exception",
                  jstr(json_array_get(viol, 0), "name"));
-        r = deny(rq, ident, "sod_exception_needed", msg);
+        r = deny(decision, ident, "sod_exception_needed", msg);
         goto out;
     }
     if ((r = gov_grants_live(vd, txn, ident, account, &grants)) != 0)
@@ -786,7 +779,7 @@ static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         json_array_foreach(grants, i, x) if (json_integer_value(json_object_get(x, "expires_at")) >
                                              json_integer_value(json_object_get(g, "expires_at")))
             g = x;
-        rq->result =
+        *decision =
             json_pack("{s:b,s:s,s:s,s:s,s:O,s:O,s:O,s:O}", "allow", 1, "identity", ident, "account",
                       account, "via", "grant", "grant", json_object_get(g, "id"), "expires_at",
                       json_object_get(g, "expires_at"), "file_transfer",
@@ -796,7 +789,7 @@ static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if ((r = gov_roles_of(vd, txn, identity, &roles)) != 0)
         goto out;
     if (gov_entitlement_find(roles, account, 0, "standing", &role, &ent, why, sizeof(why)) == 0) {
-        rq->result =
+        *decision =
             json_pack("{s:b,s:s,s:s,s:s,s:n,s:n,s:O,s:O}", "allow", 1, "identity", ident, "account",
                       account, "via", "standing", "grant", "expires_at", "file_transfer",
                       json_object_get(ent, "file_transfer"), "role", json_object_get(role, "name"));
@@ -804,10 +797,10 @@ static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     }
     if (had_grant(vd, txn, ident, account)) {
         snprintf(msg, sizeof(msg), "your grant for %s has ended; request access again", account);
-        r = deny(rq, ident, "grant_expired", msg);
+        r = deny(decision, ident, "grant_expired", msg);
     } else {
         snprintf(msg, sizeof(msg), "no live grant for %s; request one first", account);
-        r = deny(rq, ident, "no_grant", msg);
+        r = deny(decision, ident, "no_grant", msg);
     }
 out:
     json_decref(map);
@@ -822,6 +815,22 @@ out:
     json_decref(exc);
     json_decref(viol);
     return r;
+}
+
+static int op_authorize(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *fp = NULL, *ident = NULL, *account;
+    int r;
+
+    if ((r = arg_str(rq, "fp", false, &fp)) != 0 ||
+        (r = arg_str(rq, "identity", false, &ident)) != 0 ||
+        (r = arg_str(rq, "account", true, &account)) != 0)
+        return r;
+    if (!fp == !ident) {
+        req_fail(rq, -ERR_INVAL, "give exactly one of \"fp\" or \"identity\"");
+        return -ERR_INVAL;
+    }
+    return gov_authorize(vd, txn, fp, ident, account, &rq->result);
 }
 
 static int op_evidence(struct vaultd *vd, struct req *rq, MDB_txn *txn)
