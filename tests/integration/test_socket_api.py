@@ -87,7 +87,7 @@ def test_half_written_request_does_not_block_others():
 
 
 def test_client_that_never_reads_is_dropped_not_others():
-    v = Vault(extra="[api]\nmax_pending_output = 256K\n").setup(PASS)
+    v = Vault(extra="[api]\nmax_line = 64K\nmax_pending_output = 256K\n").setup(PASS)
     try:
         c = v.connect()
         c.ok("target.create", {"name": "t1", "host": "127.0.0.1",
