@@ -108,6 +108,7 @@ extern const struct op ops_gov_sync[];
 extern const struct op ops_gov_history[];
 extern const struct op ops_rotate[];
 extern const struct op ops_events[];
+extern const struct op ops_session[];
 
 /* Argument helpers for handlers: on a missing/mistyped arg they req_fail(-ERR_INVAL) and return it.
  */

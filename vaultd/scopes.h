@@ -16,7 +16,8 @@
     X(REQUEST, "request", "self-service as the principal's identity: request, approve, review")    \
     X(ACT_AS, "act_as",                                                                            \
       "act as any identity (\"as\" argument): trusted front ends such as the broker")              \
-    X(AUTHORIZE, "authorize", "gov.authorize, gov.evidence, events.subscribe (the broker)")
+    X(AUTHORIZE, "authorize", "gov.authorize, gov.evidence, events.subscribe (the broker)")        \
+    X(BROKER, "broker", "session.open/close: a session's credential, for the SSH broker only")
 
 enum scope_bit {
 #define SCOPE_ENUM(n, s, d) SCOPE_BIT_##n,

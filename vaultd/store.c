@@ -67,6 +67,7 @@ static const char *const table_names[STORE__TABLES] = {
     [STORE_ITEMS] = "gov_review_items",
     [STORE_ROTATION] = "gov_rotation_queue",
     [STORE_USAGE] = "gov_usage",
+    [STORE_SESSIONS] = "broker_sessions",
 };
 
 /*

@@ -42,6 +42,7 @@ enum store_table {
     STORE_ITEMS,      /* "campaign/item" -> JSON */
     STORE_ROTATION,   /* queue id -> JSON */
     STORE_USAGE,      /* "identity/account" -> {"last_session","last_use"} */
+    STORE_SESSIONS,   /* broker session id -> JSON (docs/api.md, session.*) */
     STORE__TABLES
 };
 

@@ -230,7 +230,7 @@ static void test_vconf_principal_errors(void **state)
     load_fails("[principal p]\nuids = 1\nscopes = read, bogus\n", 3, "unknown scope 'bogus'");
     load_fails("[principal p]\nuids = 1\nscopes = read, bogus\n", 3,
                "known: status, unseal, admin, read, write, secret, audit, gov, request, act_as, "
-               "authorize, all");
+               "authorize, broker, all");
     load_fails("[principal p]\nuids = 1\nscopes = , ,\n", 3, "empty list");
     load_fails("[principal p]\nuids = 1\nscopes = READ\n", 3, "unknown scope 'READ'");
     load_fails("[principal p]\nuids = no-such-user-xq\n", 2, "unknown user 'no-such-user-xq'");
