@@ -1,0 +1,1160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One brokered session: admin leg (libssh server), vault authorization, target leg, relay. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh/callbacks.h>
+#include <sodium.h>
+
+#include "broker.h"
+#include "custos/log.h"
+#include "custos/secbuf.h"
+
+/*
+ * The pump (../shared/notes/libssh-libuv.md): libuv only wakes us; every
+ * wake-up of either fd runs pump(), which lets libssh process what is
+ * readable on both legs (non-blocking, timeout 0), advances the target leg's
+ * state machine, moves data both ways within the SSH windows, propagates
+ * EOF / exit status / close, and re-arms both uv_polls from what libssh
+ * wants.  libssh callbacks only record what happened; all work and teardown
+ * happen in pump(), never inside a callback.
+ */
+
+/* Bytes moved per direction per drain step (one SSH packet is at most 32 KiB). */
+#define RELAY_CHUNK 65536u
+/* Drain steps per pump, so one busy session cannot starve the loop. */
+#define RELAY_STEPS 16u
+
+enum state {
+    ST_HANDSHAKE, /* key exchange and admin authentication */
+    ST_WAIT_REQ,  /* authenticated; waiting for a channel and shell/exec/subsystem */
+    ST_AUTHORIZE, /* asking the vault */
+    ST_RESOLVE,   /* target address lookup */
+    ST_TCP,       /* TCP connect to the target */
+    ST_SSH,       /* key exchange with the target */
+    ST_USERAUTH,  /* logging in with the vaulted credential */
+    ST_CH_OPEN,   /* opening the target channel */
+    ST_CH_PTY,    /* pty request */
+    ST_CH_REQ,    /* shell / exec / subsystem */
+    ST_RELAY,
+    ST_CLOSING, /* admin channel told; waiting for it to close */
+    ST_DEAD,
+};
+
+enum req_kind { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SUBSYSTEM };
+
+struct carry {
+    size_t len, off;
+    char data[RELAY_CHUNK];
+};
+
+struct bsess {
+    struct bloop *bl;
+    struct bsess *next, *prev;
+    uint64_t id;
+    enum state state;
+    bool in_pump, dead, freed_handles;
+    unsigned open_handles;
+    char client_addr[64];
+    unsigned client_port;
+    uint64_t started_ms, last_activity_ms, state_since_ms;
+
+    /* admin leg */
+    ssh_session ss;
+    uv_poll_t spoll;
+    bool spoll_open, kex_done, authed;
+    struct ssh_server_callbacks_struct scb;
+    char user[256]; /* the account asked for: NAME@TARGET */
+    char fp[96];    /* SHA256 fingerprint of the admin's key */
+    ssh_channel ach;
+    struct ssh_channel_callbacks_struct acb;
+    bool have_pty;
+    char term[64];
+    int cols, rows, pxw, pxh;
+    bool resize_pending;
+    enum req_kind kind;
+    char *command; /* exec command or subsystem name */
+    bool admin_eof_seen, admin_eof_sent, admin_closed;
+    char pending_signal[32];
+
+    /* vault decision */
+    char vsession[48];
+    char identity[80];
+    char grant[48];
+    char account[256];
+    char target[80];
+    int64_t expires_at; /* 0: standing access */
+    bool warned;
+    char target_host[256];
+    unsigned target_port;
+    char hostkey[128];
+    struct secbuf *password;
+    char end_reason[256];
+
+    /* target leg */
+    uv_getaddrinfo_t gai;
+    bool gai_running;
+    int cfd;
+    ssh_session cs;
+    uv_poll_t cpoll;
+    bool cpoll_open;
+    ssh_channel tch;
+    struct ssh_channel_callbacks_struct tcb;
+    bool have_exit_status, have_exit_signal, exit_sent;
+    int exit_status;
+    char exit_signal[32];
+    bool target_eof_sent_to_admin;
+
+    /* relay */
+    struct carry *a2t, *t2a, *t2a_err;
+    uint64_t bytes_in, bytes_out;
+};
+
+static void pump(struct bsess *s);
+static void session_free_if_done(struct bsess *s);
+
+static uint64_t now_ms(struct bsess *s)
+{
+    return uv_now(&s->bl->loop);
+}
+
+static void set_state(struct bsess *s, enum state st)
+{
+    s->state = st;
+    s->state_since_ms = now_ms(s);
+}
+
+/* ---- messages to the admin ---------------------------------------------- */
+
+/* A line on the admin's stderr ("custos: ..."), shown by OpenSSH as is. */
+static void tell(struct bsess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tell(struct bsess *s, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+
+    if (!s->ach || !ssh_channel_is_open(s->ach))
+        return;
+    n = snprintf(line, sizeof(line), "%scustos: ", s->have_pty ? "\r\n" : "");
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    if ((size_t)n >= sizeof(line) - 3)
+        n = (int)sizeof(line) - 3;
+    n += snprintf(line + n, sizeof(line) - (size_t)n, "%s", s->have_pty ? "\r\n" : "\n");
+    ssh_channel_write_stderr(s->ach, line, (uint32_t)n);
+}
+
+/* Refuse or end the session with a reason the admin can act on; exit status 255. */
+static void finish(struct bsess *s, const char *reason)
+{
+    if (s->state >= ST_CLOSING)
+        return;
+    snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+    log_info("session=%llu identity=%s account=%s ends: %s", (unsigned long long)s->id,
+             s->identity[0] ? s->identity : "-", s->user, reason);
+    if (s->ach && ssh_channel_is_open(s->ach)) {
+        tell(s, "%s", reason);
+        if (!s->exit_sent) {
+            ssh_channel_request_send_exit_status(s->ach, 255);
+            s->exit_sent = true;
+        }
+        ssh_channel_send_eof(s->ach);
+        ssh_channel_close(s->ach);
+        set_state(s, ST_CLOSING);
+    } else {
+        set_state(s, ST_DEAD);
+    }
+}
+
+/* ---- target leg callbacks (record only) ---------------------------------- */
+
+static void t_exit_status(ssh_session session, ssh_channel channel, int status, void *ud)
+{
+    struct bsess *s = ud;
+
+    (void)session;
+    (void)channel;
+    s->have_exit_status = true;
+    s->exit_status = status;
+}
+
+static void t_exit_signal(ssh_session session, ssh_channel channel, const char *signal, int core,
+                          const char *errmsg, const char *lang, void *ud)
+{
+    struct bsess *s = ud;
+
+    (void)session;
+    (void)channel;
+    (void)core;
+    (void)errmsg;
+    (void)lang;
+    s->have_exit_signal = true;
+    snprintf(s->exit_signal, sizeof(s->exit_signal), "%s", signal ? signal : "TERM");
+}
+
+/* ---- admin leg callbacks (record only; answers must be immediate) -------- */
+
+static int a_auth_none(ssh_session session, const char *user, void *ud)
+{
+    (void)session;
+    (void)user;
+    (void)ud;
+    return SSH_AUTH_DENIED;
+}
+
+/*
+ * Public key: the probe is accepted (whether the key is known is the vault's
+ * answer, given with a clear message once a command is asked for); at
+ * SSH_PUBLICKEY_STATE_VALID libssh has verified the signature, so the key
+ * is the admin's: keep its fingerprint.
+ */
+static int a_auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *key,
+                         char sigstate, void *ud)
+{
+    struct bsess *s = ud;
+    unsigned char *hash = NULL;
+    size_t hlen = 0;
+    char *fp;
+
+    (void)session;
+    if (sigstate == SSH_PUBLICKEY_STATE_NONE)
+        return SSH_AUTH_SUCCESS;
+    if (sigstate != SSH_PUBLICKEY_STATE_VALID)
+        return SSH_AUTH_DENIED;
+    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) != 0)
+        return SSH_AUTH_DENIED;
+    fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+    ssh_clean_pubkey_hash(&hash);
+    if (!fp)
+        return SSH_AUTH_DENIED;
+    snprintf(s->fp, sizeof(s->fp), "%s", fp);
+    ssh_string_free_char(fp);
+    snprintf(s->user, sizeof(s->user), "%s", user ? user : "");
+    s->authed = true;
+    log_info("session=%llu client=%s:%u user=%s key=%s authenticated", (unsigned long long)s->id,
+             s->client_addr, s->client_port, s->user, s->fp);
+    return SSH_AUTH_SUCCESS;
+}
+
+static int a_pty(ssh_session session, ssh_channel ch, const char *term, int w, int h, int pw,
+                 int ph, void *ud)
+{
+    struct bsess *s = ud;
+
+    (void)session;
+    (void)ch;
+    if (s->kind != REQ_NONE)
+        return 1;
+    s->have_pty = true;
+    snprintf(s->term, sizeof(s->term), "%s", term ? term : "xterm");
+    s->cols = w;
+    s->rows = h;
+    s->pxw = pw;
+    s->pxh = ph;
+    return 0;
+}
+
+static int a_window(ssh_session session, ssh_channel ch, int w, int h, int pw, int ph, void *ud)
+{
+    struct bsess *s = ud;
+
+    (void)session;
+    (void)ch;
+    s->cols = w;
+    s->rows = h;
+    s->pxw = pw;
+    s->pxh = ph;
+    s->resize_pending = true;
+    return 0;
+}
+
+static int take_request(struct bsess *s, enum req_kind kind, const char *arg)
+{
+    if (s->kind != REQ_NONE)
+        return 1; /* one request per session */
+    if (arg && strlen(arg) > 4096)
+        return 1;
+    s->kind = kind;
+    free(s->command);
+    s->command = arg ? strdup(arg) : NULL;
+    return 0;
+}
+
+static int a_shell(ssh_session session, ssh_channel ch, void *ud)
+{
+    (void)session;
+    (void)ch;
+    return take_request(ud, REQ_SHELL, NULL);
+}
+
+static int a_exec(ssh_session session, ssh_channel ch, const char *command, void *ud)
+{
+    (void)session;
+    (void)ch;
+    return take_request(ud, REQ_EXEC, command);
+}
+
+static int a_subsystem(ssh_session session, ssh_channel ch, const char *subsystem, void *ud)
+{
+    (void)session;
+    (void)ch;
+    return take_request(ud, REQ_SUBSYSTEM, subsystem);
+}
+
+static int a_env(ssh_session session, ssh_channel ch, const char *name, const char *value, void *ud)
+{
+    (void)session;
+    (void)ch;
+    (void)name;
+    (void)value;
+    (void)ud;
+    return 1; /* environment is not passed to targets */
+}
+
+static void a_signal(ssh_session session, ssh_channel ch, const char *signal, void *ud)
+{
+    struct bsess *s = ud;
+
+    (void)session;
+    (void)ch;
+    snprintf(s->pending_signal, sizeof(s->pending_signal), "%s", signal ? signal : "");
+}
+
+static ssh_channel a_channel_open(ssh_session session, void *ud)
+{
+    struct bsess *s = ud;
+
+    if (s->ach || !s->authed)
+        return NULL; /* one session channel per connection */
+    s->ach = ssh_channel_new(session);
+    if (!s->ach)
+        return NULL;
+    memset(&s->acb, 0, sizeof(s->acb));
+    s->acb.userdata = s;
+    s->acb.channel_pty_request_function = a_pty;
+    s->acb.channel_pty_window_change_function = a_window;
+    s->acb.channel_shell_request_function = a_shell;
+    s->acb.channel_exec_request_function = a_exec;
+    s->acb.channel_subsystem_request_function = a_subsystem;
+    s->acb.channel_env_request_function = a_env;
+    s->acb.channel_signal_function = a_signal;
+    ssh_callbacks_init(&s->acb);
+    ssh_set_channel_callbacks(s->ach, &s->acb);
+    return s->ach;
+}
+
+/* ---- poll plumbing ------------------------------------------------------- */
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    (void)status;
+    (void)events;
+    pump(p->data);
+}
+
+static void rearm(uv_poll_t *p, bool open, ssh_session ses)
+{
+    int f, ev = 0;
+
+    if (!open || !ses)
+        return;
+    f = ssh_get_poll_flags(ses);
+    if (f & SSH_READ_PENDING)
+        ev |= UV_READABLE;
+    if (f & SSH_WRITE_PENDING)
+        ev |= UV_WRITABLE;
+    if (ev)
+        uv_poll_start(p, ev, on_poll);
+    else
+        uv_poll_stop(p);
+}
+
+static void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* ---- vault ---------------------------------------------------------------- */
+
+static void connect_target(struct bsess *s);
+
+static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
+{
+    struct bsess *s = ctx;
+    json_t *t, *cred;
+    const char *v;
+
+    if (s->state != ST_AUTHORIZE)
+        return;
+    if (err) {
+        log_warn("session=%llu vault: %s", (unsigned long long)s->id, errmsg);
+        finish(s, err == -ERR_SEALED || err == -ERR_NOT_INIT
+                      ? "the vault is sealed; try again once it is unsealed"
+                  : err == -ERR_TIMEOUT ? "the vault did not answer in time; try again"
+                  : err == -ERR_CONN    ? "the vault is unreachable; try again later"
+                                        : "the vault refused the session");
+        pump(s);
+        return;
+    }
+    snprintf(s->identity, sizeof(s->identity), "%s",
+             json_string_value(json_object_get(res, "identity")) ?: "");
+    if (!json_is_true(json_object_get(res, "allow"))) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "access to %s refused: %s", s->user,
+                 json_string_value(json_object_get(res, "message")) ?: "not authorized");
+        finish(s, msg);
+        pump(s);
+        return;
+    }
+    snprintf(s->vsession, sizeof(s->vsession), "%s",
+             json_string_value(json_object_get(res, "session")) ?: "");
+    snprintf(s->grant, sizeof(s->grant), "%s",
+             json_string_value(json_object_get(res, "grant")) ?: "");
+    snprintf(s->account, sizeof(s->account), "%s",
+             json_string_value(json_object_get(res, "account")) ?: s->user);
+    s->expires_at = json_integer_value(json_object_get(res, "expires_at"));
+    t = json_object_get(res, "target");
+    snprintf(s->target, sizeof(s->target), "%s",
+             json_string_value(json_object_get(t, "name")) ?: "");
+    snprintf(s->target_host, sizeof(s->target_host), "%s",
+             json_string_value(json_object_get(t, "host")) ?: "");
+    s->target_port = (unsigned)json_integer_value(json_object_get(t, "port"));
+    snprintf(s->hostkey, sizeof(s->hostkey), "%s",
+             json_string_value(json_object_get(t, "hostkey")) ?: "");
+    cred = json_object_get(res, "credential");
+    v = json_string_value(json_object_get(cred, "value"));
+    if (!v ||
+        secbuf_from(v, json_string_length(json_object_get(cred, "value")), &s->password) != 0) {
+        finish(s, "the vault gave no usable credential");
+        pump(s);
+        return;
+    }
+    log_info("session=%llu vsession=%s identity=%s account=%s grant=%s authorized",
+             (unsigned long long)s->id, s->vsession, s->identity, s->account,
+             s->grant[0] ? s->grant : "standing");
+    connect_target(s);
+}
+
+static void authorize(struct bsess *s)
+{
+    json_t *args = json_pack("{s:s,s:s,s:{s:s,s:i},s:s,s:s}", "fp", s->fp, "account", s->user,
+                             "client", "addr", s->client_addr, "port", (int)s->client_port,
+                             "broker", s->bl->conf->name, "kind",
+                             s->kind == REQ_SHELL  ? "shell"
+                             : s->kind == REQ_EXEC ? "exec"
+                                                   : "subsystem");
+
+    if (s->command)
+        json_object_set_new(args, "command", json_string(s->command));
+    set_state(s, ST_AUTHORIZE);
+    vlink_call(s->bl->vault, "session.open", args, on_authorized, s);
+}
+
+/* ---- target leg ------------------------------------------------------------ */
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
+{
+    struct bsess *s = g->data;
+    int fd = -1;
+
+    s->gai_running = false;
+    if (s->dead || s->state != ST_RESOLVE) {
+        uv_freeaddrinfo(ai);
+        session_free_if_done(s);
+        return;
+    }
+    if (status < 0 || !ai) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "target %s (%s) cannot be resolved: %s", s->target,
+                 s->target_host, uv_strerror(status));
+        finish(s, msg);
+        uv_freeaddrinfo(ai);
+        pump(s);
+        return;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        close(fd);
+        fd = -1;
+    }
+    uv_freeaddrinfo(ai);
+    if (fd < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "cannot reach target %s (%s port %u): %s", s->target,
+                 s->target_host, s->target_port, strerror(errno));
+        finish(s, msg);
+        pump(s);
+        return;
+    }
+    s->cfd = fd;
+    uv_poll_init(&s->bl->loop, &s->cpoll, fd);
+    s->cpoll.data = s;
+    s->cpoll_open = true;
+    s->open_handles++;
+    set_state(s, ST_TCP);
+    uv_poll_start(&s->cpoll, UV_WRITABLE, on_poll);
+}
+
+static void connect_target(struct bsess *s)
+{
+    char port[16];
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+
+    snprintf(port, sizeof(port), "%u", s->target_port ? s->target_port : 22);
+    set_state(s, ST_RESOLVE);
+    s->gai.data = s;
+    /* Never a blocking getaddrinfo on the loop (and never inside libssh). */
+    if (uv_getaddrinfo(&s->bl->loop, &s->gai, on_resolved, s->target_host, port, &hints) != 0) {
+        finish(s, "cannot look the target address up");
+        pump(s);
+        return;
+    }
+    s->gai_running = true;
+}
+
+static void target_fail(struct bsess *s, const char *what)
+{
+    char msg[1024];
+
+    snprintf(msg, sizeof(msg), "%s on target %s: %s", what, s->target,
+             s->cs ? ssh_get_error(s->cs) : "no session");
+    finish(s, msg);
+}
+
+static bool hostkey_ok(struct bsess *s)
+{
+    ssh_key key = NULL;
+    unsigned char *hash = NULL;
+    size_t hlen = 0;
+    char *fp = NULL;
+    bool ok = false;
+
+    if (ssh_get_server_publickey(s->cs, &key) != SSH_OK ||
+        ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) != 0 ||
+        !(fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen))) {
+        finish(s, "the target's host key cannot be read");
+    } else if (strcmp(fp, s->hostkey) != 0) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg),
+                 "host key of target %s does not match the pinned key (pinned %s, offered %s); "
+                 "refusing to connect",
+                 s->target, s->hostkey, fp);
+        log_warn("session=%llu %s", (unsigned long long)s->id, msg);
+        finish(s, msg);
+    } else {
+        ok = true;
+    }
+    ssh_string_free_char(fp);
+    ssh_clean_pubkey_hash(&hash);
+    ssh_key_free(key);
+    return ok;
+}
+
+static void start_ssh(struct bsess *s)
+{
+    const char *user = s->account;
+    char name[256];
+    const char *at = strrchr(user, '@');
+    int verbosity = SSH_LOG_NOLOG;
+    bool no = false;
+
+    snprintf(name, sizeof(name), "%.*s", at ? (int)(at - user) : (int)strlen(user), user);
+    s->cs = ssh_new();
+    if (!s->cs) {
+        finish(s, "out of memory");
+        return;
+    }
+    ssh_options_set(s->cs, SSH_OPTIONS_FD, &s->cfd);
+    ssh_options_set(s->cs, SSH_OPTIONS_HOST, s->target_host);
+    ssh_options_set(s->cs, SSH_OPTIONS_USER, name);
+    ssh_options_set(s->cs, SSH_OPTIONS_PROCESS_CONFIG, &no);
+    ssh_options_set(s->cs, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+    if (s->bl->conf->rekey_data) {
+        uint64_t rk = s->bl->conf->rekey_data;
+        ssh_options_set(s->cs, SSH_OPTIONS_REKEY_DATA, &rk);
+    }
+    ssh_set_blocking(s->cs, 0);
+    set_state(s, ST_SSH);
+}
+
+/* Advance the target leg as far as it goes without blocking. */
+static void step_target(struct bsess *s)
+{
+    int rc;
+
+    for (;;) {
+        switch (s->state) {
+        case ST_TCP: {
+            int err = 0;
+            socklen_t el = sizeof(err);
+            getsockopt(s->cfd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err == EINPROGRESS || err == EALREADY)
+                return;
+            if (err) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "cannot reach target %s (%s port %u): %s", s->target,
+                         s->target_host, s->target_port, strerror(err));
+                finish(s, msg);
+                return;
+            }
+            start_ssh(s);
+            if (s->state != ST_SSH)
+                return;
+            continue;
+        }
+        case ST_SSH:
+            rc = ssh_connect(s->cs);
+            set_nonblock(s->cfd); /* libssh makes client sockets blocking again */
+            if (rc == SSH_AGAIN)
+                return;
+            if (rc != SSH_OK) {
+                target_fail(s, "SSH connection failed");
+                return;
+            }
+            if (!hostkey_ok(s))
+                return;
+            set_state(s, ST_USERAUTH);
+            continue;
+        case ST_USERAUTH:
+            rc = ssh_userauth_password(s->cs, NULL, secbuf_cdata(s->password));
+            if (rc == SSH_AUTH_AGAIN)
+                return;
+            /* The credential has done its job either way: wipe it now. */
+            secbuf_free(s->password);
+            s->password = NULL;
+            if (rc != SSH_AUTH_SUCCESS) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg),
+                         "the target %s refused the vaulted credential for %s (it may need "
+                         "rotation)",
+                         s->target, s->account);
+                finish(s, msg);
+                return;
+            }
+            set_state(s, ST_CH_OPEN);
+            continue;
+        case ST_CH_OPEN:
+            if (!s->tch) {
+                s->tch = ssh_channel_new(s->cs);
+                if (!s->tch) {
+                    target_fail(s, "cannot open a channel");
+                    return;
+                }
+                memset(&s->tcb, 0, sizeof(s->tcb));
+                s->tcb.userdata = s;
+                s->tcb.channel_exit_status_function = t_exit_status;
+                s->tcb.channel_exit_signal_function = t_exit_signal;
+                ssh_callbacks_init(&s->tcb);
+                ssh_set_channel_callbacks(s->tch, &s->tcb);
+            }
+            rc = ssh_channel_open_session(s->tch);
+            if (rc == SSH_AGAIN)
+                return;
+            if (rc != SSH_OK) {
+                target_fail(s, "cannot open a session channel");
+                return;
+            }
+            set_state(s, s->have_pty ? ST_CH_PTY : ST_CH_REQ);
+            continue;
+        case ST_CH_PTY:
+            rc = ssh_channel_request_pty_size(s->tch, s->term, s->cols, s->rows);
+            if (rc == SSH_AGAIN)
+                return;
+            if (rc != SSH_OK) {
+                target_fail(s, "pty request refused");
+                return;
+            }
+            s->resize_pending = false;
+            set_state(s, ST_CH_REQ);
+            continue;
+        case ST_CH_REQ:
+            rc = s->kind == REQ_SHELL  ? ssh_channel_request_shell(s->tch)
+                 : s->kind == REQ_EXEC ? ssh_channel_request_exec(s->tch, s->command)
+                                       : ssh_channel_request_subsystem(s->tch, s->command);
+            if (rc == SSH_AGAIN)
+                return;
+            if (rc != SSH_OK) {
+                target_fail(s, s->kind == REQ_SUBSYSTEM ? "subsystem refused" : "request refused");
+                return;
+            }
+            set_state(s, ST_RELAY);
+            s->last_activity_ms = now_ms(s);
+            log_info("session=%llu vsession=%s relaying %s", (unsigned long long)s->id, s->vsession,
+                     s->kind == REQ_SHELL ? "shell" : s->command);
+            return;
+        default:
+            return;
+        }
+    }
+}
+
+/* ---- relay ----------------------------------------------------------------- */
+
+static struct carry *carry_get(struct carry **c)
+{
+    if (!*c)
+        *c = calloc(1, sizeof(**c));
+    return *c;
+}
+
+/*
+ * Move what `src` has (stdout or stderr) into `dst` without exceeding dst's
+ * window; what dst cannot take now waits in the carry (one chunk at most),
+ * and nothing more is read from src until it is gone: the SSH windows are
+ * the back-pressure, so memory per direction stays bounded.
+ */
+static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst, int dst_err,
+                 struct carry **cp, uint64_t *counter)
+{
+    struct carry *c;
+    bool moved = false;
+    int n, w;
+    uint32_t room;
+
+    if (!src || !dst || !(c = carry_get(cp)))
+        return false;
+    if (c->len > c->off) {
+        w = dst_err ? ssh_channel_write_stderr(dst, c->data + c->off, (uint32_t)(c->len - c->off))
+                    : ssh_channel_write(dst, c->data + c->off, (uint32_t)(c->len - c->off));
+        if (w > 0) {
+            c->off += (size_t)w;
+            moved = true;
+        }
+        if (c->off < c->len)
+            return moved;
+        c->len = c->off = 0;
+    }
+    /* Poll first (it may run callbacks), size the read after (notes: pitfall 3). */
+    n = ssh_channel_poll(src, src_err);
+    if (n <= 0)
+        return moved;
+    room = ssh_channel_window_size(dst);
+    if (room == 0)
+        return moved;
+    if ((uint32_t)n > room)
+        n = (int)room;
+    if ((size_t)n > sizeof(c->data))
+        n = (int)sizeof(c->data);
+    n = ssh_channel_read_nonblocking(src, c->data, (uint32_t)n, src_err);
+    if (n <= 0)
+        return moved;
+    c->len = (size_t)n;
+    c->off = 0;
+    *counter += (uint64_t)n;
+    w = dst_err ? ssh_channel_write_stderr(dst, c->data, (uint32_t)n)
+                : ssh_channel_write(dst, c->data, (uint32_t)n);
+    if (w > 0)
+        c->off = (size_t)w;
+    if (c->off >= c->len)
+        c->len = c->off = 0;
+    s->last_activity_ms = now_ms(s);
+    return true;
+}
+
+static bool carry_empty(const struct carry *c)
+{
+    return !c || c->off >= c->len;
+}
+
+static void relay(struct bsess *s)
+{
+    for (unsigned i = 0; i < RELAY_STEPS; i++) {
+        bool m = false;
+        m |= move(s, s->ach, 0, s->tch, 0, &s->a2t, &s->bytes_in);
+        m |= move(s, s->tch, 0, s->ach, 0, &s->t2a, &s->bytes_out);
+        m |= move(s, s->tch, 1, s->ach, 1, &s->t2a_err, &s->bytes_out);
+        if (!m)
+            break;
+    }
+    if (s->resize_pending && s->tch) {
+        ssh_channel_change_pty_size(s->tch, s->cols, s->rows);
+        s->resize_pending = false;
+    }
+    if (s->pending_signal[0] && s->tch) {
+        ssh_channel_request_send_signal(s->tch, s->pending_signal);
+        s->pending_signal[0] = '\0';
+    }
+    /* Admin EOF reaches the target once everything before it has. */
+    if (!s->admin_eof_sent && s->ach && ssh_channel_is_eof(s->ach) && carry_empty(s->a2t) &&
+        ssh_channel_poll(s->ach, 0) == SSH_EOF) {
+        ssh_channel_send_eof(s->tch);
+        s->admin_eof_sent = true;
+    }
+    /*
+     * OpenSSH sends EOF, then exit-status, then CLOSE: forward each as it
+     * comes, once the data before it has been delivered.
+     */
+    if (s->tch && (ssh_channel_is_eof(s->tch) || ssh_channel_is_closed(s->tch)) &&
+        carry_empty(s->t2a) && carry_empty(s->t2a_err) && ssh_channel_poll(s->tch, 0) <= 0 &&
+        ssh_channel_poll(s->tch, 1) <= 0) {
+        if (!s->target_eof_sent_to_admin) {
+            ssh_channel_send_eof(s->ach);
+            s->target_eof_sent_to_admin = true;
+        }
+        if (!s->exit_sent && (s->have_exit_status || s->have_exit_signal)) {
+            if (s->have_exit_signal)
+                ssh_channel_request_send_exit_signal(s->ach, s->exit_signal, 0, "", "");
+            else
+                ssh_channel_request_send_exit_status(s->ach, s->exit_status);
+            s->exit_sent = true;
+        }
+        if (ssh_channel_is_closed(s->tch) || !ssh_is_connected(s->cs)) {
+            snprintf(s->end_reason, sizeof(s->end_reason), "%s",
+                     s->have_exit_signal ? "exited on a signal" : "exited");
+            ssh_channel_close(s->ach);
+            set_state(s, ST_CLOSING);
+        }
+    }
+}
+
+/* ---- the pump -------------------------------------------------------------- */
+
+static void leg_check(struct bsess *s)
+{
+    /* The admin went away: nothing left to relay for. */
+    if (s->ss &&
+        (!ssh_is_connected(s->ss) || (ssh_get_status(s->ss) & (SSH_CLOSED | SSH_CLOSED_ERROR)))) {
+        if (s->state < ST_CLOSING && s->state >= ST_WAIT_REQ)
+            snprintf(s->end_reason, sizeof(s->end_reason), "admin disconnected");
+        set_state(s, ST_DEAD);
+        return;
+    }
+    if (s->ach && s->admin_closed == false && ssh_channel_is_closed(s->ach) &&
+        s->state != ST_CLOSING && s->state >= ST_WAIT_REQ) {
+        s->admin_closed = true;
+        snprintf(s->end_reason, sizeof(s->end_reason), "admin closed the channel");
+        set_state(s, ST_DEAD);
+        return;
+    }
+    if (s->state == ST_CLOSING && (!s->ach || ssh_channel_is_closed(s->ach)))
+        set_state(s, ST_DEAD);
+    if (s->state == ST_RELAY && s->cs &&
+        (!ssh_is_connected(s->cs) || (ssh_get_status(s->cs) & (SSH_CLOSED | SSH_CLOSED_ERROR)))) {
+        /* Target gone: deliver what remains, then end with its status if any. */
+        if (!s->have_exit_status && !s->have_exit_signal)
+            finish(s, "the target closed the connection");
+    }
+}
+
+static void teardown(struct bsess *s);
+
+static void pump(struct bsess *s)
+{
+    int rc;
+
+    if (s->in_pump || s->dead)
+        return;
+    s->in_pump = true;
+    if (s->state == ST_HANDSHAKE && !s->kex_done) {
+        rc = ssh_handle_key_exchange(s->ss);
+        if (rc == SSH_OK) {
+            s->kex_done = true;
+        } else if (rc != SSH_AGAIN) {
+            log_info("session=%llu client=%s:%u handshake failed: %s", (unsigned long long)s->id,
+                     s->client_addr, s->client_port, ssh_get_error(s->ss));
+            set_state(s, ST_DEAD);
+        }
+    }
+    if (s->kex_done && s->state != ST_DEAD)
+        ssh_execute_message_callbacks(s->ss);
+    if (s->state == ST_HANDSHAKE && s->authed)
+        set_state(s, ST_WAIT_REQ);
+    if (s->state == ST_WAIT_REQ && s->ach && s->kind != REQ_NONE) {
+        if (strcmp(s->user, "custos") == 0 || !strchr(s->user, '@'))
+            finish(s, "connect as ACCOUNT@TARGET, e.g. ssh -p 2222 root@web01@broker "
+                      "(the custos@ self-service commands are not available yet)");
+        else
+            authorize(s);
+    }
+    if (s->cs && s->state >= ST_SSH && s->state < ST_RELAY)
+        ssh_execute_message_callbacks(s->cs);
+    if (s->state >= ST_TCP && s->state < ST_RELAY)
+        step_target(s);
+    if (s->state == ST_RELAY) {
+        ssh_execute_message_callbacks(s->cs);
+        relay(s);
+    }
+    leg_check(s);
+    if (s->state == ST_DEAD) {
+        s->in_pump = false;
+        teardown(s);
+        return;
+    }
+    rearm(&s->spoll, s->spoll_open, s->ss);
+    if (s->state >= ST_SSH)
+        rearm(&s->cpoll, s->cpoll_open, s->cs);
+    s->in_pump = false;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct bsess *s = h->data;
+
+    s->open_handles--;
+    session_free_if_done(s);
+}
+
+static void session_free_if_done(struct bsess *s)
+{
+    if (!s->dead || s->open_handles || s->gai_running)
+        return;
+    free(s->a2t);
+    free(s->t2a);
+    free(s->t2a_err);
+    free(s->command);
+    secbuf_free(s->password);
+    free(s);
+}
+
+static void teardown(struct bsess *s)
+{
+    struct bloop *bl = s->bl;
+
+    if (s->dead)
+        return;
+    s->dead = true;
+    if (s->vsession[0]) {
+        json_t *args = json_pack("{s:s,s:I,s:I,s:s}", "session", s->vsession, "bytes_in",
+                                 (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out,
+                                 "reason", s->end_reason[0] ? s->end_reason : "closed");
+        if (s->have_exit_status)
+            json_object_set_new(args, "exit_status", json_integer(s->exit_status));
+        if (s->have_exit_signal)
+            json_object_set_new(args, "signal", json_string(s->exit_signal));
+        vlink_call(bl->vault, "session.close", args, NULL, NULL);
+    }
+    vlink_cancel(bl->vault, s);
+    log_info("session=%llu vsession=%s closed: %s in=%llu out=%llu", (unsigned long long)s->id,
+             s->vsession[0] ? s->vsession : "-", s->end_reason[0] ? s->end_reason : "-",
+             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        bl->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    bl->n_sessions--;
+    if (s->spoll_open) {
+        uv_poll_stop(&s->spoll);
+        uv_close((uv_handle_t *)&s->spoll, on_handle_closed);
+        s->spoll_open = false;
+    }
+    if (s->cpoll_open) {
+        uv_poll_stop(&s->cpoll);
+        uv_close((uv_handle_t *)&s->cpoll, on_handle_closed);
+        s->cpoll_open = false;
+    }
+    /* libssh closes the fds it was given; the polls were stopped first. */
+    if (s->tch)
+        ssh_channel_free(s->tch);
+    if (s->cs) {
+        ssh_disconnect(s->cs);
+        ssh_free(s->cs);
+    } else if (s->cfd >= 0) {
+        close(s->cfd);
+    }
+    if (s->ach)
+        ssh_channel_free(s->ach);
+    if (s->ss) {
+        ssh_disconnect(s->ss);
+        ssh_free(s->ss);
+    }
+    s->tch = s->ach = NULL;
+    s->cs = s->ss = NULL;
+    session_free_if_done(s);
+}
+
+void bsess_accept(struct bloop *bl, int fd, const char *addr, unsigned port)
+{
+    struct bsess *s = calloc(1, sizeof(*s));
+    int verbosity = SSH_LOG_NOLOG;
+
+    if (!s) {
+        close(fd);
+        return;
+    }
+    s->bl = bl;
+    s->id = ((uint64_t)bl->index << 48) | ++bl->next_sess;
+    s->cfd = -1;
+    snprintf(s->client_addr, sizeof(s->client_addr), "%s", addr);
+    s->client_port = port;
+    s->started_ms = s->last_activity_ms = uv_now(&bl->loop);
+    set_state(s, ST_HANDSHAKE);
+    s->ss = ssh_new();
+    if (!s->ss || ssh_bind_accept_fd(bl->bind, s->ss, fd) != SSH_OK) {
+        log_warn("accept from %s:%u failed: %s", addr, port,
+                 s->ss ? ssh_get_error(s->ss) : "out of memory");
+        if (s->ss)
+            ssh_free(s->ss);
+        else
+            close(fd);
+        free(s);
+        return;
+    }
+    ssh_options_set(s->ss, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+    if (bl->conf->rekey_data) {
+        uint64_t rk = bl->conf->rekey_data;
+        ssh_options_set(s->ss, SSH_OPTIONS_REKEY_DATA, &rk);
+    }
+    ssh_set_blocking(s->ss, 0);
+    set_nonblock(fd);
+    ssh_set_auth_methods(s->ss, SSH_AUTH_METHOD_PUBLICKEY);
+    memset(&s->scb, 0, sizeof(s->scb));
+    s->scb.userdata = s;
+    s->scb.auth_none_function = a_auth_none;
+    s->scb.auth_pubkey_function = a_auth_pubkey;
+    s->scb.channel_open_request_session_function = a_channel_open;
+    ssh_callbacks_init(&s->scb);
+    ssh_set_server_callbacks(s->ss, &s->scb);
+    uv_poll_init(&bl->loop, &s->spoll, fd);
+    s->spoll.data = s;
+    s->spoll_open = true;
+    s->open_handles++;
+    s->next = bl->sessions;
+    if (bl->sessions)
+        bl->sessions->prev = s;
+    bl->sessions = s;
+    bl->n_sessions++;
+    log_debug("session=%llu client=%s:%u accepted", (unsigned long long)s->id, addr, port);
+    pump(s); /* the server banner is already queued */
+}
+
+/* ---- enforcement ------------------------------------------------------------- */
+
+static void on_recheck(void *ctx, int err, json_t *res, const char *errmsg)
+{
+    struct bsess *s = ctx;
+
+    if (s->state != ST_RELAY && s->state > ST_AUTHORIZE)
+        (void)0;
+    if (err) {
+        log_warn("session=%llu re-authorization failed: %s", (unsigned long long)s->id, errmsg);
+        return; /* keep going: the vault's own timer still ends expired grants */
+    }
+    if (!json_is_true(json_object_get(res, "allow"))) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "session ended: %s",
+                 json_string_value(json_object_get(res, "message")) ?: "access revoked");
+        finish(s, msg);
+    } else {
+        snprintf(s->grant, sizeof(s->grant), "%s",
+                 json_string_value(json_object_get(res, "grant")) ?: "");
+        s->expires_at = json_integer_value(json_object_get(res, "expires_at"));
+        s->warned = false;
+    }
+    pump(s);
+}
+
+/* Ask the vault again whether this session may go on. */
+static void recheck(struct bsess *s)
+{
+    if (s->state < ST_RESOLVE || s->state >= ST_CLOSING || !s->identity[0])
+        return;
+    vlink_call(s->bl->vault, "gov.authorize",
+               json_pack("{s:s,s:s}", "identity", s->identity, "account", s->account), on_recheck,
+               s);
+}
+
+void bsess_on_event(struct bloop *bl, const char *type, json_t *data)
+{
+    const char *grant = json_string_value(json_object_get(data, "grant"));
+    const char *identity = json_string_value(json_object_get(data, "identity"));
+    const char *session = json_string_value(json_object_get(data, "session"));
+
+    for (struct bsess *s = bl->sessions, *n; s; s = n) {
+        n = s->next;
+        if (strcmp(type, "session.kill") == 0) {
+            if (session && strcmp(session, s->vsession) == 0) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "session ended by an operator: %s",
+                         json_string_value(json_object_get(data, "reason")) ?: "killed");
+                finish(s, msg);
+                pump(s);
+            }
+        } else if ((grant && s->grant[0] && strcmp(grant, s->grant) == 0) ||
+                   (identity && strcmp(identity, s->identity) == 0)) {
+            /* Grant ended, identity suspended/left, review revoked: ask again. */
+            recheck(s);
+        }
+    }
+}
+
+void bsess_watchdog(struct bloop *bl)
+{
+    const struct bconf *c = bl->conf;
+    uint64_t now = uv_now(&bl->loop);
+    time_t wall = time(NULL);
+
+    for (struct bsess *s = bl->sessions, *n; s; s = n) {
+        n = s->next;
+        if (s->state == ST_HANDSHAKE && now - s->started_ms > (uint64_t)c->auth_timeout * 1000u) {
+            log_info("session=%llu client=%s:%u: no authentication within %us",
+                     (unsigned long long)s->id, s->client_addr, s->client_port, c->auth_timeout);
+            set_state(s, ST_DEAD);
+        } else if (s->state == ST_WAIT_REQ &&
+                   now - s->state_since_ms > (uint64_t)c->auth_timeout * 1000u) {
+            set_state(s, ST_DEAD);
+        } else if (s->state >= ST_RESOLVE && s->state < ST_RELAY &&
+                   now - s->state_since_ms > (uint64_t)c->connect_timeout * 1000u) {
+            char msg[1024];
+            snprintf(msg, sizeof(msg), "target %s did not answer within %us", s->target,
+                     c->connect_timeout);
+            finish(s, msg);
+        } else if (s->state == ST_RELAY) {
+            if (s->expires_at && !s->warned && c->expiry_warning &&
+                wall >= s->expires_at - (time_t)c->expiry_warning) {
+                struct tm tm;
+                char hhmm[16];
+                time_t e = (time_t)s->expires_at;
+                gmtime_r(&e, &tm);
+                strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
+                tell(s,
+                     "your grant for %s ends in %lld min (at %s UTC); request an extension "
+                     "if you need more time",
+                     s->account, (long long)((s->expires_at - wall + 59) / 60), hhmm);
+                s->warned = true;
+            }
+            if (s->expires_at && wall >= s->expires_at)
+                recheck(s); /* the vault's own expiry event normally comes first */
+            if (c->idle_timeout && now - s->last_activity_ms > (uint64_t)c->idle_timeout * 1000u)
+                finish(s, "session ended: idle timeout");
+            else if (c->max_session && now - s->started_ms > (uint64_t)c->max_session * 1000u)
+                finish(s, "session ended: maximum session length reached");
+            else if (c->keepalive && now - s->last_activity_ms > (uint64_t)c->keepalive * 1000u &&
+                     (now / 1000u) % c->keepalive == 0) {
+                ssh_send_keepalive(s->ss);
+                ssh_send_keepalive(s->cs);
+            }
+        } else if (s->state == ST_CLOSING && now - s->state_since_ms > 5000) {
+            set_state(s, ST_DEAD); /* the admin did not close its side: stop waiting */
+        }
+        /* Also the watchdog of the notes: a session that missed a wake-up moves on. */
+        pump(s);
+    }
+}
+
+void bsess_close_all(struct bloop *bl, const char *why)
+{
+    for (struct bsess *s = bl->sessions, *n; s; s = n) {
+        n = s->next;
+        finish(s, why);
+        set_state(s, ST_DEAD);
+        pump(s);
+    }
+}
