@@ -840,8 +840,11 @@ static void leg_check(struct bsess *s)
         set_state(s, ST_DEAD);
         return;
     }
-    if (s->state == ST_CLOSING && (!s->ach || ssh_channel_is_closed(s->ach)))
-        set_state(s, ST_DEAD);
+    /*
+     * ST_CLOSING ends when the admin's client disconnects (OpenSSH does once
+     * its channel is closed); disconnecting first would make it print
+     * "closed by remote host".  The watchdog gives up after 5 s.
+     */
     if (s->state == ST_RELAY && s->cs &&
         (!ssh_is_connected(s->cs) || (ssh_get_status(s->cs) & (SSH_CLOSED | SSH_CLOSED_ERROR)))) {
         /* Target gone: deliver what remains, then end with its status if any. */

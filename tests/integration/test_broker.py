@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The SSH broker end to end: real OpenSSH client -> custos-broker -> real sshd targets."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from brokerbed import Stack
+from harness import run_tests
+
+
+def test_exec_through_broker_with_exit_status_and_stderr():
+    st = Stack()
+    try:
+        st.grant()
+        p = st.ssh("echo hello; echo oops >&2; id -un")
+        assert p.returncode == 0, (p, st.broker.logtext()[-3000:])
+        assert p.stdout == b"hello\nroot\n", p.stdout
+        assert p.stderr == b"oops\n", p.stderr
+        for code in (3, 7):
+            assert st.ssh("exit %d" % code).returncode == code
+        # stdin reaches the target, EOF too.
+        p = st.ssh("wc -c", input=b"x" * 100000)
+        assert p.stdout.strip() == b"100000", p
+        # The admin never saw the password, and neither did the broker's log.
+        pw = st.targets[0].root_password.encode()
+        assert pw not in p.stdout + p.stderr
+        assert pw.decode() not in st.broker.logtext()
+        sessions = st.c.ok("session.list", {})["sessions"]
+        assert len(sessions) >= 4 and all(s["identity"] == "alice" for s in sessions), sessions
+    finally:
+        st.cleanup()
+
+
+def test_refusals_have_reasons():
+    st = Stack()
+    try:
+        p = st.ssh("true")  # no grant yet
+        assert p.returncode == 255 and b"no live grant" in p.stderr, p
+        # Unknown key.
+        from testbed import ssh_client_key
+        key, pub, fp = ssh_client_key(st.vault.tmp, name="id_stranger")
+        p = st.broker.ssh("root@web01", "true", key)
+        assert p.returncode == 255 and b"not registered" in p.stderr, p
+        # Unknown account, malformed user.
+        st.grant()
+        p = st.ssh("true", account="admin@web01")
+        assert p.returncode == 255 and b"no account admin@web01" in p.stderr, p
+        p = st.ssh("true", account="web01")
+        assert p.returncode == 255 and b"ACCOUNT@TARGET" in p.stderr, p
+        # Suspended identity.
+        st.c.ok("gov.identity.suspend", {"id": "carol", "reason": "test"})
+        p = st.ssh("true", ident="carol")
+        assert p.returncode == 255 and b"suspended" in p.stderr, p
+        # Refusals are audited by the vault.
+        export = st.vault.cli("audit", "export").stdout.decode()
+        assert '"refused"' in export, export[-2000:]
+    finally:
+        st.cleanup()
+
+
+def test_pinned_host_key_mismatch_is_refused():
+    st = Stack()
+    try:
+        st.grant()
+        st.c.ok("target.update", {"name": "web01",
+                                  "hostkey": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+        p = st.ssh("echo should-not-run")
+        assert p.returncode == 255 and b"does not match the pinned key" in p.stderr, p
+        assert b"should-not-run" not in p.stdout
+    finally:
+        st.cleanup()
+
+
+def test_target_down_and_vault_down_give_clear_refusals():
+    st = Stack()
+    try:
+        st.grant()
+        st.targets[0].stop()
+        p = st.ssh("true", timeout=30)
+        assert p.returncode == 255 and b"cannot reach target web01" in p.stderr, p
+        st.vault.stop()
+        t0 = time.time()
+        p = st.ssh("true", timeout=30)
+        assert p.returncode == 255 and b"vault" in p.stderr, p
+        assert time.time() - t0 < 15, "refusal took too long"
+    finally:
+        st.cleanup()
+
+
+def test_pty_shell_and_window_change():
+    import fcntl
+    import pty
+    import struct
+    import termios
+    st = Stack()
+    try:
+        st.grant()
+        argv = st.broker.ssh_argv("root@web01", None, st.keys["alice"], tty=True)
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp(argv[0], argv)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        out = b""
+
+        def read_until(token, limit=20):
+            nonlocal out
+            deadline = time.time() + limit
+            while token not in out and time.time() < deadline:
+                import select
+                r, _, _ = select.select([fd], [], [], 0.5)
+                if r:
+                    try:
+                        out += os.read(fd, 65536)
+                    except OSError:
+                        break
+            return token in out
+
+        os.write(fd, b"stty size; tty; echo MARK1-$((6*7))\n")
+        assert read_until(b"MARK1-42"), out[-2000:]
+        assert b"40 100" in out and b"/dev/pts/" in out, out[-2000:]
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 120, 0, 0))
+        os.kill(pid, signal.SIGWINCH)
+        time.sleep(0.5)
+        os.write(fd, b"stty size; echo MARK2-$((6*7))\n")
+        assert read_until(b"MARK2-42"), out[-2000:]
+        assert b"33 120" in out.split(b"MARK1-42")[-1], out[-2000:]
+        os.write(fd, b"exit 5\n")
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 5, status
+        os.close(fd)
+    finally:
+        st.cleanup()
+
+
+def wait_ended(proc, limit):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_revoked_grant_and_leaver_end_live_sessions_within_a_second():
+    st = Stack()
+    try:
+        gid = st.grant()
+        p = st.broker.popen("root@web01", "echo started; sleep 60", st.keys["alice"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.readline() == b"started\n"
+        t0 = time.time()
+        st.c.ok("gov.grant.revoke", {"id": gid, "reason": "incident closed"})
+        assert wait_ended(p, 3), "session still running after revoke"
+        assert time.time() - t0 < 1.5, time.time() - t0
+        err = p.stderr.read()
+        assert b"session ended" in err, err
+        # Leaver.
+        st.grant(ident="carol")
+        p = st.broker.popen("root@web01", "echo started; sleep 60", st.keys["carol"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.readline() == b"started\n"
+        t0 = time.time()
+        st.c.ok("gov.identity.leave", {"id": "carol", "reason": "left the company"})
+        assert wait_ended(p, 3), "session still running after leave"
+        assert time.time() - t0 < 1.5, time.time() - t0
+        assert b"session ended" in p.stderr.read()
+    finally:
+        st.cleanup()
+
+
+def test_grant_expiry_ends_live_session():
+    st = Stack()
+    try:
+        gid = st.grant(duration=60)
+        grant = st.c.ok("gov.grant.get", {"id": gid})
+        p = st.broker.popen("root@web01", "echo started; sleep 120", st.keys["alice"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.readline() == b"started\n"
+        assert wait_ended(p, 75), "session outlived its grant"
+        late = time.time() - grant["expires_at"]
+        assert late < 1.5, late
+        err = p.stderr.read()
+        assert b"ends in" in err, err          # the expiry warning came first
+        assert b"session ended" in err, err
+    finally:
+        st.cleanup()
+
+
+def test_operator_kill():
+    st = Stack()
+    try:
+        st.grant()
+        p = st.broker.popen("root@web01", "echo started; sleep 60", st.keys["alice"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.readline() == b"started\n"
+        live = [s for s in st.c.ok("session.list", {"state": "live"})["sessions"]]
+        assert len(live) == 1, live
+        st.c.ok("session.kill", {"session": live[0]["id"], "reason": "maintenance"})
+        assert wait_ended(p, 3)
+        assert b"maintenance" in p.stderr.read()
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            s = st.c.ok("session.list", {"state": "live"})["sessions"]
+            if not s:
+                break
+            time.sleep(0.1)
+        assert not s, s
+    finally:
+        st.cleanup()
+
+
+def test_garbage_and_half_handshakes_do_not_hurt():
+    st = Stack(broker_extra="auth_timeout = 3")
+    try:
+        st.grant()
+        socks = []
+        for i in range(20):
+            s = socket.create_connection(("127.0.0.1", st.broker.port), timeout=5)
+            if i % 3 == 0:
+                s.sendall(os.urandom(4096))
+            elif i % 3 == 1:
+                s.sendall(b"SSH-2.0-half\r\n")  # then nothing
+            socks.append(s)
+        assert st.ssh("echo fine").stdout == b"fine\n"
+        for s in socks:
+            s.close()
+        assert st.broker.proc.poll() is None
+        assert st.ssh("echo still-fine").stdout == b"still-fine\n"
+    finally:
+        st.cleanup()
+
+
+def test_slow_reader_keeps_broker_memory_bounded():
+    st = Stack()
+    try:
+        st.grant()
+        base = st.broker.rss_kib()
+        r, w = os.pipe()
+        p = st.broker.popen("root@web01", "cat /dev/zero", st.keys["alice"], stdout=w,
+                            stderr=subprocess.DEVNULL)
+        os.close(w)
+        os.set_blocking(r, False)
+        time.sleep(4)  # the target floods; nobody reads the pipe
+        grown = st.broker.rss_kib() - base
+        assert grown < 32 * 1024, "broker grew by %d KiB" % grown
+        # Start reading: data flows again.
+        got = 0
+        deadline = time.time() + 10
+        while got < 10 << 20 and time.time() < deadline:
+            try:
+                got += len(os.read(r, 1 << 20))
+            except BlockingIOError:
+                time.sleep(0.01)
+        assert got >= 10 << 20, got
+        p.kill()
+        p.wait()
+        os.close(r)
+    finally:
+        st.cleanup()
+
+
+def test_200_concurrent_sessions():
+    st = Stack()
+    try:
+        st.grant()
+        procs = [st.broker.popen("root@web01", "sleep 1; echo ok-%d" % i, st.keys["alice"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for i in range(200)]
+        failures = []
+        deadline = time.time() + 240
+        for i, p in enumerate(procs):
+            try:
+                out, err = p.communicate(timeout=max(1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+            if p.returncode != 0 or out != b"ok-%d\n" % i:
+                failures.append((i, p.returncode, out, err[-200:]))
+        assert not failures, (len(failures), failures[:3])
+    finally:
+        st.cleanup()
+
+
+def test_rekey_both_directions_with_a_low_limit():
+    st = Stack(broker_extra="rekey_data = 1048576")
+    try:
+        st.grant()
+        # Download: 32 MiB from the target, rekeying every MiB on both legs.
+        p = st.ssh("head -c 33554432 /dev/zero", timeout=120)
+        assert p.returncode == 0 and len(p.stdout) == 33554432, (p.returncode, len(p.stdout))
+        # Upload.
+        p = st.ssh("wc -c", input=b"\0" * 33554432, timeout=120)
+        assert p.returncode == 0 and p.stdout.strip() == b"33554432", p
+    finally:
+        st.cleanup()
+
+
+def test_sigterm_ends_sessions_with_a_message():
+    st = Stack()
+    try:
+        st.grant()
+        p = st.broker.popen("root@web01", "echo started; sleep 60", st.keys["alice"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.readline() == b"started\n"
+        assert st.broker.stop() == 0
+        assert wait_ended(p, 5)
+        assert b"stopping" in p.stderr.read()
+    finally:
+        st.cleanup()
+
+
+if __name__ == "__main__":
+    run_tests(globals())
