@@ -6,9 +6,20 @@
 #include "scopes.h"
 
 static const char *const event_types[] = {
-    "grant.created",   "grant.expired",    "grant.revoked",    "identity.suspended",
-    "identity.left",   "identity.updated", "alert.breakglass", "review.revoked",
-    "rotation.queued", "request.created",  "request.decided",  NULL};
+    "grant.created",
+    "grant.expired",
+    "grant.revoked",
+    "identity.suspended",
+    "identity.left",
+    "identity.updated",
+    "alert.breakglass",
+    "review.revoked",
+    "rotation.queued",
+    "request.created",
+    "request.decided",
+    "session.kill",
+    NULL,
+};
 
 static bool known_type(const char *t)
 {
