@@ -29,8 +29,9 @@ static const struct args_opt no_opts[] = {
 };
 
 static const struct cli_family *const families[] = {
-    &cmd_vault_family, &cmd_target_family, &cmd_account_family, &cmd_secret_family,
-    &cmd_audit_family, &cmd_gov_family,    &cmd_rotate_family,  NULL,
+    &cmd_vault_family,  &cmd_target_family,  &cmd_account_family,
+    &cmd_secret_family, &cmd_audit_family,   &cmd_gov_family,
+    &cmd_rotate_family, &cmd_session_family, NULL,
 };
 
 /* Lists of nested families ("gov identity"), reached through group subcommands. */

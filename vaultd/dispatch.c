@@ -8,9 +8,9 @@
 #include "dispatch.h"
 
 static const struct op *const families[] = {
-    ops_vault,        ops_objects,     ops_secret,      ops_audit,
-    ops_gov_identity, ops_gov_policy,  ops_gov_request, ops_gov_review,
-    ops_gov_sync,     ops_gov_history, ops_rotate,      ops_events,
+    ops_vault,      ops_objects,     ops_secret,     ops_audit,    ops_gov_identity,
+    ops_gov_policy, ops_gov_request, ops_gov_review, ops_gov_sync, ops_gov_history,
+    ops_rotate,     ops_events,      ops_session,
 };
 
 const struct op *dispatch_find(const char *name)
