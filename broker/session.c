@@ -392,6 +392,21 @@ static void set_nonblock(int fd)
 
 static void connect_target(struct bsess *s);
 
+/* sftp (also what scp uses since OpenSSH 9) and legacy scp/rsync over exec move files. */
+static bool is_transfer(const struct bsess *s)
+{
+    static const char *const exec_prefixes[] = {"scp ", "rsync --server", "sftp-server", NULL};
+
+    if (s->kind == REQ_SUBSYSTEM)
+        return true;
+    if (s->kind != REQ_EXEC || !s->command)
+        return false;
+    for (const char *const *p = exec_prefixes; *p; p++)
+        if (strncmp(s->command, *p, strlen(*p)) == 0)
+            return true;
+    return false;
+}
+
 static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
 {
     struct bsess *s = ctx;
@@ -422,6 +437,16 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
     }
     snprintf(s->vsession, sizeof(s->vsession), "%s",
              json_string_value(json_object_get(res, "session")) ?: "");
+    if (is_transfer(s) && !json_is_true(json_object_get(res, "file_transfer"))) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg),
+                 "file transfer (sftp/scp) to %s is not allowed by your grant; ask for an "
+                 "entitlement with file_transfer",
+                 s->user);
+        finish(s, msg);
+        pump(s);
+        return;
+    }
     snprintf(s->grant, sizeof(s->grant), "%s",
              json_string_value(json_object_get(res, "grant")) ?: "");
     snprintf(s->account, sizeof(s->account), "%s",

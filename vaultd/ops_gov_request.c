@@ -114,6 +114,21 @@ static json_t *group_members(const json_t *identities, const char *group)
     return res;
 }
 
+/* Keep only the entitlements that allow file transfer (a request that asks for it). */
+static void only_file_transfer(json_t *roles)
+{
+    json_t *role;
+    size_t i;
+
+    json_array_foreach(roles, i, role)
+    {
+        json_t *ents = json_object_get(role, "entitlements");
+        for (size_t j = json_array_size(ents); j-- > 0;)
+            if (!json_is_true(json_object_get(json_array_get(ents, j), "file_transfer")))
+                json_array_remove(ents, j);
+    }
+}
+
 static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     char rid[32], why[256] = "";
@@ -129,9 +144,14 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = duration_arg(rq, &duration)) != 0 || (r = reason_arg(rq, &reason)) != 0 ||
         (r = gov_roles_of(vd, txn, actor, &roles)) != 0)
         goto out;
+    if (json_is_true(json_object_get(rq->args, "file_transfer")))
+        only_file_transfer(roles);
     if ((r = gov_entitlement_find(roles, account, duration, "request", &role, &ent, why,
                                   sizeof(why))) != 0) {
-        req_fail(rq, -ERR_DENIED, "%s", why);
+        req_fail(rq, -ERR_DENIED, "%s%s", why,
+                 json_is_true(json_object_get(rq->args, "file_transfer"))
+                     ? " (among entitlements that allow file transfer)"
+                     : "");
         r = -ERR_DENIED;
         goto out;
     }
@@ -165,6 +185,8 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                         json_object_get(role, "name"), "approval", json_object_get(ent, "approval"),
                         "approvals", "denial", "created_at", now, "decide_by",
                         now + REQUEST_DECIDE_WITHIN, "decided_at", "grant");
+    json_object_set_new(request, "file_transfer",
+                        json_boolean(json_is_true(json_object_get(ent, "file_transfer"))));
     /* SoD is checked when the grant would be made, and already now to fail early. */
     if ((r = gov_sod_guard_account(vd, rq, txn, actor, account)) != 0)
         goto out;
@@ -305,6 +327,8 @@ static int op_request_approve(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         if ((r = gov_sod_guard_account(vd, rq, txn, requester, jstr(request, "account"))) != 0 ||
             (r = gov_roles_of(vd, txn, requester, &roles)) != 0)
             goto out;
+        if (json_is_true(json_object_get(request, "file_transfer")))
+            only_file_transfer(roles); /* what was asked for is what is granted */
         if (gov_entitlement_find(roles, jstr(request, "account"),
                                  json_integer_value(json_object_get(request, "duration")),
                                  "request", &role, &ent, why, sizeof(why)) != 0) {

@@ -299,6 +299,42 @@ def test_rekey_both_directions_with_a_low_limit():
         st.cleanup()
 
 
+def test_file_transfer_needs_an_entitlement_that_allows_it():
+    st = Stack()
+    try:
+        st.grant()
+        src = os.path.join(st.vault.tmp, "payload.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(200000))
+        common = ["-F", "/dev/null", "-P", str(st.broker.port), "-i", st.keys["alice"],
+                  "-o", "UserKnownHostsFile=" + st.broker.known_hosts, "-o", "BatchMode=yes",
+                  "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"]
+        p = subprocess.run(["scp"] + common + [src, "root@web01@127.0.0.1:/tmp/x.bin"],
+                           capture_output=True, timeout=60)
+        assert p.returncode != 0 and b"not allowed" in p.stderr, p
+        # An entitlement with file_transfer: sftp/scp pass through.
+        st.c.ok("gov.role.create", {"name": "web-files", "kind": "requestable",
+                                    "entitlements": [{"account": "root@web01",
+                                                      "max_duration": 3600,
+                                                      "approval": {"by": "manager", "count": 1},
+                                                      "file_transfer": True}]})
+        st.c.ok("gov.identity.role.assign", {"id": "alice", "role": "web-files"})
+        for g in st.c.ok("gov.grant.list", {"identity": "alice", "state": "active"})["grants"]:
+            st.c.ok("gov.grant.revoke", {"id": g["id"], "reason": "swap for a file grant"})
+        r = st.c.ok("gov.request.create", {"as": "alice", "account": "root@web01",
+                                           "duration": 600, "reason": "copy a file",
+                                           "file_transfer": True})
+        st.c.ok("gov.request.approve", {"as": "bob", "id": r["id"]})
+        p = subprocess.run(["scp"] + common + [src, "root@web01@127.0.0.1:/tmp/x.bin"],
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0, p
+        p = st.ssh("sha256sum /tmp/x.bin")
+        import hashlib
+        assert hashlib.sha256(open(src, "rb").read()).hexdigest().encode() in p.stdout, p
+    finally:
+        st.cleanup()
+
+
 def test_sigterm_ends_sessions_with_a_message():
     st = Stack()
     try:
