@@ -32,12 +32,21 @@ struct bloop {
     int lfd;
     ssh_bind bind;
     struct vlink *vault;
+    /*
+     * A second, blocking link used only inside libssh's authentication
+     * callbacks, which must answer before they return (TOTP): each call is
+     * one local round trip, bounded by MFA_TIMEOUT_MS.
+     */
+    struct client *sync_vault;
     uv_timer_t watchdog;
     struct bsess *sessions;
     unsigned n_sessions;
     bool stopping;
     uint64_t next_sess;
 };
+
+/* Longest a TOTP check may hold the loop (a local socket round trip, normally < 1 ms). */
+#define MFA_TIMEOUT_MS 1000
 
 /* loop.c */
 MUST_CHECK int bloop_start(struct bloop *bl);

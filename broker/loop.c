@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "custos/client.h"
 #include "custos/log.h"
 
 static void on_accept(uv_poll_t *p, int status, int events)
@@ -112,6 +113,8 @@ static void run(void *arg)
     if (uv_loop_close(&bl->loop) != 0)
         log_err("loop=%u: handles left open at exit", bl->index);
     ssh_bind_free(bl->bind);
+    client_close(bl->sync_vault);
+    bl->sync_vault = NULL;
 }
 
 int bloop_start(struct bloop *bl)

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "custos/client.h"
 #include "custos/log.h"
 #include "custos/secbuf.h"
 
@@ -74,7 +75,11 @@ struct bsess {
     bool spoll_open, kex_done, authed;
     struct ssh_server_callbacks_struct scb;
     char user[256]; /* the account asked for: NAME@TARGET */
-    char fp[96];    /* SHA256 fingerprint of the admin's key */
+    bool need_totp;
+    unsigned totp_failures;
+    char mfa_identity[80];
+    char refuse[256]; /* set during authentication: refuse at the first request, with this */
+    char fp[96];      /* SHA256 fingerprint of the admin's key */
     ssh_channel ach;
     struct ssh_channel_callbacks_struct acb;
     bool have_pty;
@@ -203,6 +208,110 @@ static void t_exit_signal(ssh_session session, ssh_channel channel, const char *
     snprintf(s->exit_signal, sizeof(s->exit_signal), "%s", signal ? signal : "TERM");
 }
 
+/* ---- MFA: blocking vault calls, bounded (auth callbacks answer synchronously) ---- */
+
+static int sync_call(struct bsess *s, const char *op, json_t *args, json_t **res)
+{
+    struct bloop *bl = s->bl;
+    char *msg = NULL;
+    int r;
+
+    *res = NULL;
+    if (!bl->sync_vault &&
+        (r = client_connect(bl->conf->vault_socket, MFA_TIMEOUT_MS, &bl->sync_vault)) != 0) {
+        bl->sync_vault = NULL;
+        json_decref(args);
+        return r;
+    }
+    r = client_call(bl->sync_vault, op, args, res, &msg);
+    json_decref(args);
+    if (r == -ERR_CLOSED || r == -ERR_TIMEOUT || r == -ERR_PARSE) {
+        client_close(bl->sync_vault); /* reconnect next time */
+        bl->sync_vault = NULL;
+    }
+    if (r)
+        log_warn("session=%llu %s: %s", (unsigned long long)s->id, op, msg ? msg : err_str(r));
+    free(msg);
+    return r;
+}
+
+/* Does this key's identity have to give a TOTP code?  On any doubt: yes, via the refusal path. */
+static bool mfa_required(struct bsess *s)
+{
+    json_t *res = NULL;
+    bool req = false;
+
+    if (sync_call(s, "gov.mfa.check", json_pack("{s:s}", "fp", s->fp), &res) != 0) {
+        snprintf(s->refuse, sizeof(s->refuse),
+                 "the vault could not be asked whether a one-time code is needed; try again");
+        return false;
+    }
+    req = json_is_true(json_object_get(res, "required"));
+    snprintf(s->mfa_identity, sizeof(s->mfa_identity), "%s",
+             json_string_value(json_object_get(res, "identity")) ?: "");
+    json_decref(res);
+    return req;
+}
+
+static void totp_prompt(ssh_message msg, const char *instruction)
+{
+    const char *prompts[] = {"One-time code: "};
+    char echo[] = {0};
+
+    ssh_message_auth_interactive_request(msg, "Custos", instruction, 1, prompts, echo);
+}
+
+/*
+ * Keyboard-interactive after the key (partial success): one TOTP code,
+ * three tries.  After the third wrong code the connection is let in only to
+ * be told why it is refused at its first request (and the vault has audited
+ * each failed check).
+ */
+static int a_message(ssh_session session, ssh_message msg, void *ud)
+{
+    struct bsess *s = ud;
+    const char *answer;
+    json_t *res = NULL;
+    bool ok = false;
+
+    if (ssh_message_type(msg) != SSH_REQUEST_AUTH ||
+        ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE || !s->need_totp)
+        return 1; /* default reply: refused */
+    if (!ssh_message_auth_kbdint_is_response(msg)) {
+        totp_prompt(msg, "Enter the code from your authenticator app.");
+        return 0;
+    }
+    answer = ssh_userauth_kbdint_getnanswers(session) == 1
+                 ? ssh_userauth_kbdint_getanswer(session, 0)
+                 : NULL;
+    if (answer && strlen(answer) <= 10 &&
+        sync_call(s, "gov.totp.verify",
+                  json_pack("{s:s,s:s}", "identity", s->mfa_identity, "code", answer), &res) == 0)
+        ok = json_is_true(json_object_get(res, "ok"));
+    json_decref(res);
+    if (ok) {
+        s->authed = true;
+        s->need_totp = false;
+        log_info("session=%llu identity=%s one-time code accepted", (unsigned long long)s->id,
+                 s->mfa_identity);
+        ssh_message_auth_reply_success(msg, 0);
+        return 0;
+    }
+    if (++s->totp_failures < 3) {
+        totp_prompt(msg, "Wrong or reused code; try again.");
+        return 0;
+    }
+    log_warn("session=%llu identity=%s three wrong one-time codes", (unsigned long long)s->id,
+             s->mfa_identity);
+    snprintf(s->refuse, sizeof(s->refuse),
+             "three wrong one-time codes for %s; access refused (the attempts are audited)",
+             s->mfa_identity);
+    s->authed = true;
+    s->need_totp = false;
+    ssh_message_auth_reply_success(msg, 0);
+    return 0;
+}
+
 /* ---- admin leg callbacks (record only; answers must be immediate) -------- */
 
 static int a_auth_none(ssh_session session, const char *user, void *ud)
@@ -241,9 +350,14 @@ static int a_auth_pubkey(ssh_session session, const char *user, struct ssh_key_s
     snprintf(s->fp, sizeof(s->fp), "%s", fp);
     ssh_string_free_char(fp);
     snprintf(s->user, sizeof(s->user), "%s", user ? user : "");
-    s->authed = true;
     log_info("session=%llu client=%s:%u user=%s key=%s authenticated", (unsigned long long)s->id,
              s->client_addr, s->client_port, s->user, s->fp);
+    if (mfa_required(s)) {
+        s->need_totp = true;
+        ssh_set_auth_methods(session, SSH_AUTH_METHOD_INTERACTIVE);
+        return SSH_AUTH_PARTIAL;
+    }
+    s->authed = true;
     return SSH_AUTH_SUCCESS;
 }
 
@@ -902,7 +1016,9 @@ static void pump(struct bsess *s)
     if (s->state == ST_HANDSHAKE && s->authed)
         set_state(s, ST_WAIT_REQ);
     if (s->state == ST_WAIT_REQ && s->ach && s->kind != REQ_NONE) {
-        if (strcmp(s->user, "custos") == 0 || !strchr(s->user, '@'))
+        if (s->refuse[0])
+            finish(s, s->refuse);
+        else if (strcmp(s->user, "custos") == 0 || !strchr(s->user, '@'))
             finish(s, "connect as ACCOUNT@TARGET, e.g. ssh -p 2222 root@web01@broker "
                       "(the custos@ self-service commands are not available yet)");
         else
@@ -1050,6 +1166,7 @@ void bsess_accept(struct bloop *bl, int fd, const char *addr, unsigned port)
     s->scb.channel_open_request_session_function = a_channel_open;
     ssh_callbacks_init(&s->scb);
     ssh_set_server_callbacks(s->ss, &s->scb);
+    ssh_set_message_callback(s->ss, a_message, s);
     uv_poll_init(&bl->loop, &s->spoll, fd);
     s->spoll.data = s;
     s->spoll_open = true;

@@ -77,15 +77,15 @@ class Broker:
             return ""
 
     def ssh_argv(self, account, command=None, key=None, tty=False, options=()):
-        argv = ["ssh", "-F", "/dev/null", "-p", str(self.port),
-                "-o", "UserKnownHostsFile=" + self.known_hosts,
+        argv = ["ssh", "-F", "/dev/null", "-p", str(self.port)]
+        for o in options:  # first: OpenSSH keeps the first value given for an option
+            argv += ["-o", o]
+        argv += ["-o", "UserKnownHostsFile=" + self.known_hosts,
                 "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "StrictHostKeyChecking=yes",
                 "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
                 "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
                 "-i", key, "-tt" if tty else "-T"]
-        for o in options:
-            argv += ["-o", o]
         argv += [account + "@127.0.0.1"]
         if command is not None:
             argv += ["--", command]
