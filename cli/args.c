@@ -20,8 +20,8 @@ static int fail(struct args *a, const char *fmt, ...)
     return -ERR_INVAL;
 }
 
-static const struct args_opt *find_long(const struct args_opt *const *tables, const char *name,
-                                        size_t len)
+const struct args_opt *args_find_long(const struct args_opt *const *tables, const char *name,
+                                      size_t len)
 {
     for (size_t t = 0; tables[t]; t++)
         for (const struct args_opt *o = tables[t]; o->name; o++)
@@ -30,7 +30,7 @@ static const struct args_opt *find_long(const struct args_opt *const *tables, co
     return NULL;
 }
 
-static const struct args_opt *find_short(const struct args_opt *const *tables, char c)
+const struct args_opt *args_find_short(const struct args_opt *const *tables, char c)
 {
     for (size_t t = 0; tables[t]; t++)
         for (const struct args_opt *o = tables[t]; o->name; o++)
@@ -85,7 +85,7 @@ int args_parse(struct args *a, const struct args_opt *const *tables, int argc, c
             const char *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
 
-            o = find_long(tables, name, len);
+            o = args_find_long(tables, name, len);
             if (!o) {
                 r = fail(a, "unknown option '--%.*s'", (int)(len > 64 ? 64 : len), name);
                 goto out;
@@ -97,7 +97,7 @@ int args_parse(struct args *a, const struct args_opt *const *tables, int argc, c
             if (eq)
                 val = eq + 1;
         } else {
-            o = find_short(tables, s[1]);
+            o = args_find_short(tables, s[1]);
             if (!o) {
                 r = fail(a, "unknown option '-%c'", s[1]);
                 goto out;

@@ -68,6 +68,10 @@ struct args {
  * replaces an earlier one.  `a` must be zeroed (or hold earlier results to
  * be updated).  Returns 0, or -ERR_INVAL with a->err set.
  */
+/* The option named `name` (len bytes, no leading "--") or with short letter c; NULL if none. */
+const struct args_opt *args_find_long(const struct args_opt *const *tables, const char *name,
+                                      size_t len);
+const struct args_opt *args_find_short(const struct args_opt *const *tables, char c);
 MUST_CHECK int args_parse(struct args *a, const struct args_opt *const *tables, int argc,
                           char **argv, bool stop);
 

@@ -10,25 +10,6 @@
 
 /* ---- repeated options -------------------------------------------------- */
 
-static const struct args_opt *opt_long(const struct args_opt *const *tables, const char *name,
-                                       size_t len)
-{
-    for (size_t t = 0; tables[t]; t++)
-        for (const struct args_opt *o = tables[t]; o->name; o++)
-            if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-                return o;
-    return NULL;
-}
-
-static const struct args_opt *opt_short(const struct args_opt *const *tables, char c)
-{
-    for (size_t t = 0; tables[t]; t++)
-        for (const struct args_opt *o = tables[t]; o->name; o++)
-            if (o->shortc && o->shortc == c)
-                return o;
-    return NULL;
-}
-
 int govcli_opt_values(const struct args_opt *const *tables, int argc, char **argv, int id,
                       const char **vals, size_t max, size_t *n)
 {
@@ -50,12 +31,12 @@ int govcli_opt_values(const struct args_opt *const *tables, int argc, char **arg
             const char *eq = strchr(s + 2, '=');
             size_t len = eq ? (size_t)(eq - (s + 2)) : strlen(s + 2);
 
-            if (!(o = opt_long(tables, s + 2, len)))
+            if (!(o = args_find_long(tables, s + 2, len)))
                 return -ERR_INVAL;
             if (eq)
                 val = eq + 1;
         } else {
-            if (!(o = opt_short(tables, s[1])))
+            if (!(o = args_find_short(tables, s[1])))
                 return -ERR_INVAL;
             if (s[2] != '\0')
                 val = s + 2;

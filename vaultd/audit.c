@@ -42,37 +42,14 @@ struct ckpt {
     unsigned char sig[crypto_sign_BYTES];
 };
 
+/* As store's translation, but a duplicate key below the last seq means the table is not ours. */
 static int from_mdb(const char *func, int rc, const char *what)
 {
-    int r;
-
-    switch (rc) {
-    case MDB_NOTFOUND:
-        r = -ERR_NOT_FOUND;
-        break;
-    case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
-        r = -ERR_FULL;
-        break;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_KEYEXIST: /* an append below the last seq: the table is not ours */
-        r = -ERR_CORRUPT;
-        break;
-    case ENOMEM:
-        r = -ERR_NOMEM;
-        break;
-    case EINVAL:
-    case EACCES: /* a write in a read-only txn */
-    case MDB_BAD_TXN:
-        r = -ERR_INVAL;
-        break;
-    default:
-        r = -ERR_IO;
-        break;
+    if (rc == MDB_KEYEXIST) {
+        log_msg(LOG_LVL_ERR, func, "%s: %s (rc=%d)", what, mdb_strerror(rc), rc);
+        return -ERR_CORRUPT;
     }
-    log_msg(LOG_LVL_ERR, func, "%s: %s (rc=%d)", what, mdb_strerror(rc), rc);
-    return r;
+    return store_mdb_error(func, rc, what);
 }
 #define FROM_MDB(rc, what) from_mdb(__func__, (rc), (what))
 

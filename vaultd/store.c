@@ -75,7 +75,7 @@ static const char *const table_names[STORE__TABLES] = {
  * original.  MDB_NOTFOUND is usually an answer, not a failure: callers test
  * for it before coming here.
  */
-static int from_mdb(const char *func, int rc, const char *what)
+int store_mdb_error(const char *func, int rc, const char *what)
 {
     int r;
 
@@ -122,7 +122,7 @@ static int from_mdb(const char *func, int rc, const char *what)
     log_msg(LOG_LVL_ERR, func, "%s: %s (rc=%d)", what, mdb_strerror(rc), rc);
     return r;
 }
-#define FROM_MDB(rc, what) from_mdb(__func__, (rc), (what))
+#define FROM_MDB(rc, what) store_mdb_error(__func__, (rc), (what))
 
 static int from_errno(const char *func, int e, const char *what, const char *path)
 {

@@ -85,6 +85,13 @@ void store_txn_abort(MDB_txn *txn);
 MUST_CHECK int store_set_nosync(struct store *s, bool on);
 MUST_CHECK int store_sync(struct store *s);
 
+/*
+ * Translate an LMDB (MDB_*) or errno result once, at the call, logging the
+ * original with `func` and `what`: NOT_FOUND, EXISTS, FULL, CORRUPT, BUSY,
+ * TOO_LONG, NOMEM, INVAL, else IO.  For modules (audit) that call LMDB.
+ */
+MUST_CHECK int store_mdb_error(const char *func, int rc, const char *what);
+
 /* The LMDB handle of a table, for modules (audit) that walk it themselves. */
 MDB_dbi store_dbi(const struct store *s, enum store_table t);
 

@@ -172,6 +172,34 @@ class Conn:
         self.s.close()
 
 
+_AS_USER_CLIENT = r'''
+import json, os, socket, sys
+os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[3]))
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+out = []
+for i, line in enumerate(sys.stdin):
+    op, args = json.loads(line)
+    s.sendall(json.dumps({"id": i, "op": op, "args": args}).encode() + b"\n")
+    buf = b""
+    while b"\n" not in buf:
+        d = s.recv(65536)
+        if not d: break
+        buf += d
+    out.append(json.loads(buf.split(b"\n")[0]))
+print(json.dumps(out))
+'''
+
+
+def as_user(vault, uid, calls, gid=None):
+    """Send [op, args] calls to the vault as another uid (SO_PEERCRED principals); the answers."""
+    p = subprocess.run([sys.executable, "-c", _AS_USER_CLIENT, vault.sock,
+                        str(uid if gid is None else gid), str(uid)],
+                       input="".join(json.dumps(c) + "\n" for c in calls).encode(),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
 def run_tests(module_globals):
     tests = [(n, f) for n, f in sorted(module_globals.items())
              if n.startswith("test_") and callable(f)]

@@ -9,36 +9,12 @@ import subprocess
 import sys
 import time
 
-from harness import Vault, run_tests
+from harness import Vault, as_user, run_tests
 
 PASS = b"pw-for-review-tests"
 AUDITOR = 65534  # principal with the audit scope only
 REVIEWER = 65533  # principal with the request scope, bound to identity "bob"
 
-CLIENT = r'''
-import json, os, socket, sys
-os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[3]))
-s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
-out = []
-for i, line in enumerate(sys.stdin):
-    op, args = json.loads(line)
-    s.sendall(json.dumps({"id": i, "op": op, "args": args}).encode() + b"\n")
-    buf = b""
-    while b"\n" not in buf:
-        d = s.recv(65536)
-        if not d: break
-        buf += d
-    out.append(json.loads(buf.split(b"\n")[0]))
-print(json.dumps(out))
-'''
-
-
-def as_user(v, uid, calls):
-    p = subprocess.run([sys.executable, "-c", CLIENT, v.sock, str(uid), str(uid)],
-                       input="".join(json.dumps(c) + "\n" for c in calls).encode(),
-                       capture_output=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
 
 
 def make_vault(principals=False):

@@ -6,35 +6,11 @@ import os
 import subprocess
 import sys
 
-from harness import CLI, Vault, run_tests
+from harness import CLI, Vault, as_user, run_tests
 
 PASS = b"pw-for-scope-tests"
 NOBODY = 65534
 
-CLIENT = r'''
-import json, os, socket, sys
-os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[3]))
-s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
-out = []
-for i, line in enumerate(sys.stdin):
-    op, args = json.loads(line)
-    s.sendall(json.dumps({"id": i, "op": op, "args": args}).encode() + b"\n")
-    buf = b""
-    while b"\n" not in buf:
-        d = s.recv(65536)
-        if not d: break
-        buf += d
-    out.append(json.loads(buf.split(b"\n")[0]))
-print(json.dumps(out))
-'''
-
-
-def as_user(v, uid, gid, calls):
-    p = subprocess.run([sys.executable, "-c", CLIENT, v.sock, str(gid), str(uid)],
-                       input="".join(json.dumps(c) + "\n" for c in calls).encode(),
-                       capture_output=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
 
 
 def make_vault():
@@ -52,7 +28,7 @@ def test_reader_reads_but_cannot_release_or_write():
         c.ok("target.create", {"name": "web01", "host": "127.0.0.1"})
         c.ok("account.create", {"id": "root@web01", "kind": "password"})
         c.ok("secret.put", {"account": "root@web01", "value": "topsecret"})
-        ans = as_user(v, NOBODY, NOBODY, [
+        ans = as_user(v, NOBODY, [
             ["target.list", {}],
             ["vault.status", {}],
             ["secret.get", {"account": "root@web01"}],
@@ -76,7 +52,7 @@ def test_reader_reads_but_cannot_release_or_write():
 def test_unknown_uid_is_refused_everything():
     v = make_vault().setup(PASS)
     try:
-        ans = as_user(v, 65532, 65532, [["vault.status", {}], ["target.list", {}]])
+        ans = as_user(v, 65532, [["vault.status", {}], ["target.list", {}]])
         assert all(a["error"]["code"] == "denied" for a in ans), ans
     finally:
         v.cleanup()
@@ -87,7 +63,7 @@ def test_unseal_only_principal():
     try:
         v.start()
         v.cli("vault", "init", "--passphrase", input=PASS + b"\n")
-        ans = as_user(v, 65533, 65533, [
+        ans = as_user(v, 65533, [
             ["vault.init", {"method": "passphrase", "passphrase": "x"}],
             ["vault.unseal", {"passphrase": PASS.decode()}],
             ["target.list", {}],
