@@ -77,6 +77,8 @@ int vaultd_open(struct vaultd *vd, uv_loop_t *loop, struct vconf *conf)
     } else {
         return r;
     }
+    if ((r = agents_open(vd)) != 0)
+        return r;
     writer_init(vd);
     server_init(vd);
     gov_timers_init(vd);
@@ -122,6 +124,7 @@ void vaultd_close(struct vaultd *vd)
     if (vd->state == VAULT_UNSEALED && vd->store)
         audit_stop(vd);
     writer_close(vd);
+    agents_close(vd);
     server_close(vd);
     gov_timers_close(vd);
     vaultd_wipe_keys(vd);

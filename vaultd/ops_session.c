@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "custos/log.h"
+#include "agent.h"
 #include "gov_state.h"
 #include "scopes.h"
 
@@ -237,9 +240,11 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     struct open_args oa;
     json_t *decision = NULL, *acct = NULL, *target = NULL, *sess = NULL, *value = NULL, *res = NULL;
     json_t *detail;
-    struct secbuf *plain = NULL;
-    const char *ident, *tname, *hostkey, *akind;
-    char sid[32], msg[400];
+    struct secbuf *plain = NULL, *sk = NULL;
+    const char *ident, *tname, *hostkey, *akind, *why;
+    unsigned char pub[32];
+    char sid[32], msg[400], agent_path[256];
+    bool is_key;
     json_int_t v, now = gov_now();
     int r;
 
@@ -274,14 +279,8 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = refuse(vd, rq, txn, &oa, deny_new(ident, "no_hostkey", msg));
         goto out;
     }
-    if (akind && strcmp(akind, "ssh-key") == 0) {
-        /* The design serves an agent socket so the key never leaves vaultd: not built yet. */
-        r = refuse(vd, rq, txn, &oa,
-                   deny_new(ident, "key_account_unsupported",
-                            "key-based target accounts are not supported by this broker yet"));
-        goto out;
-    }
-    if (!akind || strcmp(akind, "password") != 0) {
+    is_key = akind && strcmp(akind, "ssh-key") == 0;
+    if (!is_key && (!akind || strcmp(akind, "password") != 0)) {
         req_fail(rq, -ERR_CORRUPT, "account %s has an unknown kind", oa.account);
         r = -ERR_CORRUPT;
         goto out;
@@ -299,7 +298,20 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         req_fail(rq, r, "secret %s version %lld cannot be opened", oa.account, (long long)v);
         goto out;
     }
-    if (!(value = json_stringn(secbuf_cdata(plain), secbuf_len(plain)))) {
+    if (is_key) {
+        /* The key stays here: the broker gets an agent socket that signs with it. */
+        r = agent_key_parse(secbuf_cdata(plain), secbuf_len(plain), &sk, pub, &why);
+        if (r == -ERR_NOMEM) {
+            req_fail(rq, r, "cannot parse the key of %s", oa.account);
+            goto out;
+        }
+        if (r != 0) {
+            snprintf(msg, sizeof(msg), "the key of account %s cannot be used: %s", oa.account,
+                     why ? why : "unknown error");
+            r = refuse(vd, rq, txn, &oa, deny_new(ident, "key_unusable", msg));
+            goto out;
+        }
+    } else if (!(value = json_stringn(secbuf_cdata(plain), secbuf_len(plain)))) {
         req_fail(rq, -ERR_CORRUPT, "secret %s is not valid UTF-8", oa.account);
         r = -ERR_CORRUPT;
         goto out;
@@ -315,16 +327,34 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     json_object_set(detail, "grant", or_null(json_object_get(decision, "grant")));
     json_object_set(detail, "via", or_null(json_object_get(decision, "via")));
     json_object_set_new(detail, "version", json_integer(v));
+    json_object_set_new(detail, "credential", json_string(is_key ? "agent" : "password"));
     if ((r = req_audit(vd, rq, txn, oa.account, detail)) != 0)
         goto out;
+    /*
+     * Last, so nothing after it can fail in this handler.  Should the batch
+     * commit still fail, the socket's name was never told to anyone and it
+     * goes after AGENT_IDLE_MS.
+     */
+    if (is_key) {
+        r = agent_start(vd, sid, oa.account, rq->principal, rq->uid, sk, pub, agent_path,
+                        sizeof(agent_path));
+        sk = NULL; /* stolen */
+        if (r != 0) {
+            req_fail(rq, r, "cannot serve an agent socket for %s", oa.account);
+            goto out;
+        }
+    }
     res = json_pack("{s:b,s:s,s:s,s:s,s:O?,s:O?,s:O?,s:O,s:{s:s,s:O?,s:O?,s:s},s:{s:s}}", "allow",
                     1, "session", sid, "identity", ident, "account", oa.account, "grant",
                     json_object_get(decision, "grant"), "via", json_object_get(decision, "via"),
                     "expires_at", json_object_get(decision, "expires_at"), "file_transfer",
                     json_object_get(sess, "file_transfer"), "target", "name", tname, "host",
                     json_object_get(target, "host"), "port", json_object_get(target, "port"),
-                    "hostkey", hostkey, "credential", "kind", "password");
-    if (res) {
+                    "hostkey", hostkey, "credential", "kind", is_key ? "agent" : "password");
+    if (res && is_key) {
+        r = json_object_set_new(json_object_get(res, "credential"), "socket",
+                                json_string(agent_path));
+    } else if (res) {
         r = json_object_set_new(json_object_get(res, "credential"), "value", value);
         value = NULL; /* stolen even on failure; the wiping allocator clears it when freed */
     }
@@ -339,6 +369,8 @@ out:
     json_decref(res);
     json_decref(value);
     secbuf_free(plain);
+    secbuf_free(sk);
+    sodium_memzero(pub, sizeof(pub));
     json_decref(oa.client);
     json_decref(decision);
     json_decref(acct);
@@ -406,6 +438,7 @@ static int op_session_close(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                                  json_object_get(s, "bytes_in"), "bytes_out",
                                  json_object_get(s, "bytes_out")))) != 0)
         goto out;
+    agent_session_closed(vd, id); /* its agent socket, if the account is key-based */
     rq->result = json_incref(s);
 out:
     json_decref(s);

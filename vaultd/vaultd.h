@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "custos/secbuf.h"
+#include "agent.h"
 #include "audit.h"
 #include "keys.h"
 #include "store.h"
@@ -63,6 +64,7 @@ struct vaultd {
     struct conn *conns;
     unsigned n_conns;
     struct writer writer;
+    struct agent_set agents; /* per-session agent sockets (agent.c) */
     bool stopping;
     bool closed;
     int exit_code;

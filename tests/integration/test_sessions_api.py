@@ -220,13 +220,14 @@ def test_refusals_after_authorization():
                      "message": "target nokey01 has no pinned host key; set it with custos "
                                 "target update nokey01 --hostkey SHA256:..."}, d
         d = c.ok("session.open", {"fp": v.carol_fp, "account": "deploy@web01"})
-        assert d == {"allow": False, "reason": "key_account_unsupported", "identity": "carol",
-                     "message": "key-based target accounts are not supported by this broker "
-                                "yet"}, d
+        # A key account whose secret is no usable ed25519 key: refused, and no socket made.
+        assert d == {"allow": False, "reason": "key_unusable", "identity": "carol",
+                     "message": "the key of account deploy@web01 cannot be used: not an "
+                                "OpenSSH private key (openssh-key-v1)"}, d
         d = c.ok("session.open", {"fp": v.carol_fp, "account": "root@db02"})
         assert d["allow"] is False and d["reason"] == "no_credential", d
         reasons = [e["detail"]["reason"] for e in opens(v, "refused")]
-        assert reasons == ["no_hostkey", "key_account_unsupported", "no_credential"], reasons
+        assert reasons == ["no_hostkey", "key_unusable", "no_credential"], reasons
         assert c.ok("session.list")["sessions"] == []
         # Once the host key is pinned, the same request opens a session.
         c.ok("target.update", {"name": "nokey01", "hostkey": HOSTKEY})
