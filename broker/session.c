@@ -103,6 +103,7 @@ struct bsess {
     unsigned target_port;
     char hostkey[128];
     struct secbuf *password;
+    char agent[108]; /* credential kind "agent": vaultd's socket for this session, or "" */
     char end_reason[256];
 
     /* target leg */
@@ -576,8 +577,19 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
              json_string_value(json_object_get(t, "hostkey")) ?: "");
     cred = json_object_get(res, "credential");
     v = json_string_value(json_object_get(cred, "value"));
-    if (!v ||
-        secbuf_from(v, json_string_length(json_object_get(cred, "value")), &s->password) != 0) {
+    if (json_is_string(json_object_get(cred, "kind")) &&
+        strcmp(json_string_value(json_object_get(cred, "kind")), "agent") == 0) {
+        /* A key account: vaultd signs through this socket; the broker never holds the key. */
+        const char *sock = json_string_value(json_object_get(cred, "socket"));
+
+        if (!sock || !*sock || strlen(sock) >= sizeof(s->agent)) {
+            finish(s, "the vault gave no usable agent socket");
+            pump(s);
+            return;
+        }
+        snprintf(s->agent, sizeof(s->agent), "%s", sock);
+    } else if (!v || secbuf_from(v, json_string_length(json_object_get(cred, "value")),
+                                 &s->password) != 0) {
         finish(s, "the vault gave no usable credential");
         pump(s);
         return;
@@ -726,6 +738,8 @@ static void start_ssh(struct bsess *s)
         uint64_t rk = s->bl->conf->rekey_data;
         ssh_options_set(s->cs, SSH_OPTIONS_REKEY_DATA, &rk);
     }
+    if (s->agent[0])
+        ssh_options_set(s->cs, SSH_OPTIONS_IDENTITY_AGENT, s->agent);
     ssh_set_blocking(s->cs, 0);
     set_state(s, ST_SSH);
 }
@@ -769,7 +783,16 @@ static void step_target(struct bsess *s)
             set_state(s, ST_USERAUTH);
             continue;
         case ST_USERAUTH:
-            rc = ssh_userauth_password(s->cs, NULL, secbuf_cdata(s->password));
+            /*
+             * With an agent, libssh talks to vaultd's socket with blocking
+             * I/O: a local round trip answered at once on vaultd's loop (the
+             * signature's audit entry is written after it), the same bounded
+             * compromise as the MFA link.  The target leg stays non-blocking.
+             */
+            if (s->agent[0])
+                rc = ssh_userauth_agent(s->cs, NULL);
+            else
+                rc = ssh_userauth_password(s->cs, NULL, secbuf_cdata(s->password));
             if (rc == SSH_AUTH_AGAIN)
                 return;
             /* The credential has done its job either way: wipe it now. */

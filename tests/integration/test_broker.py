@@ -408,5 +408,61 @@ def test_sigterm_ends_sessions_with_a_message():
         st.cleanup()
 
 
+def test_key_account_through_vault_agent():
+    st = Stack()
+    try:
+        tmp = st.vault.tmp
+        key = os.path.join(tmp, "deploy_ed25519")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "deploy@web01",
+                        "-f", key], check=True)
+        priv = open(key).read()
+        pub = open(key + ".pub").read().strip()
+        st.targets[0].add_user("deploy", authorized_keys=[pub])
+        st.c.ok("account.create", {"id": "deploy@web01", "kind": "ssh-key"})
+        st.c.ok("secret.put", {"account": "deploy@web01", "value": priv})
+        st.c.ok("gov.role.create", {"name": "web-deploy", "kind": "requestable",
+                                    "entitlements": [{"account": "deploy@web01",
+                                                      "max_duration": 3600,
+                                                      "approval": {"by": "manager",
+                                                                   "count": 1}}]})
+        st.c.ok("gov.identity.role.assign", {"id": "alice", "role": "web-deploy"})
+        st.grant(account="deploy@web01")
+        p = st.ssh("id -un", account="deploy@web01")
+        assert p.returncode == 0, (p, st.broker.logtext()[-3000:])
+        assert p.stdout == b"deploy\n", p
+        # The socket served its one connection and is gone; no other is left behind.
+        agents = os.path.join(tmp, "agents")
+        deadline = time.time() + 5
+        while os.listdir(agents) and time.time() < deadline:
+            time.sleep(0.05)
+        assert os.listdir(agents) == [], os.listdir(agents)
+        assert os.stat(agents).st_mode & 0o777 == 0o711
+        # The private key reached neither the broker's log nor the admin.
+        body = "".join(l for l in priv.splitlines() if not l.startswith("-----"))
+        log = st.broker.logtext()
+        for chunk in (body[i:i + 40] for i in range(0, len(body) - 40, 40)):
+            assert chunk not in log and chunk.encode() not in p.stdout + p.stderr
+        # The signature was audited, against the account and the session.
+        export = [json.loads(l) for l in
+                  st.vault.cli("audit", "export").stdout.decode().splitlines() if l.strip()]
+        signs = [e for e in export if e.get("op") == "session.sign"]
+        opens = [e for e in export if e.get("op") == "session.open" and
+                 e.get("object") == "deploy@web01" and e.get("result") == "ok"]
+        assert len(signs) == 1 and len(opens) == 1, (signs, opens)
+        assert signs[0]["object"] == "deploy@web01", signs
+        assert signs[0]["detail"] == {"session": opens[0]["detail"]["session"]}, signs
+        # A second session gets a socket of its own.
+        p = st.ssh("echo again", account="deploy@web01")
+        assert p.returncode == 0 and p.stdout == b"again\n", p
+        # An RSA key is refused with a clear reason, before any socket exists.
+        subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f",
+                        key + "_rsa"], check=True)
+        st.c.ok("secret.put", {"account": "deploy@web01", "value": open(key + "_rsa").read()})
+        p = st.ssh("true", account="deploy@web01")
+        assert p.returncode == 255 and b"only ed25519 keys" in p.stderr, p
+    finally:
+        st.cleanup()
+
+
 if __name__ == "__main__":
     run_tests(globals())
