@@ -46,7 +46,7 @@ struct bloop {
 };
 
 /* Longest a TOTP check may hold the loop (a local socket round trip, normally < 1 ms). */
-#define MFA_TIMEOUT_MS 1000
+#define MFA_TIMEOUT_MS 2000
 
 /* loop.c */
 MUST_CHECK int bloop_start(struct bloop *bl);

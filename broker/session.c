@@ -290,11 +290,11 @@ static int a_message(ssh_session session, ssh_message msg, void *ud)
                   json_pack("{s:s,s:s}", "identity", s->mfa_identity, "code", answer), &res) == 0)
         ok = json_is_true(json_object_get(res, "ok"));
     json_decref(res);
+    log_info("session=%llu identity=%s one-time code %s (try %u)", (unsigned long long)s->id,
+             s->mfa_identity, ok ? "accepted" : "refused", s->totp_failures + 1);
     if (ok) {
         s->authed = true;
         s->need_totp = false;
-        log_info("session=%llu identity=%s one-time code accepted", (unsigned long long)s->id,
-                 s->mfa_identity);
         ssh_message_auth_reply_success(msg, 0);
         return 0;
     }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 #include "custos/log.h"
 #include "gov_state.h"
@@ -171,15 +172,23 @@ bool gov_timers_is_tick(const struct req *rq)
 
 static void rearm(struct vaultd *vd)
 {
-    json_int_t now = gov_now();
+    struct timespec ts;
+    int64_t now_ms, at_ms;
     uint64_t ms;
 
     if (!timers.n || vd->state != VAULT_UNSEALED || vd->stopping) {
         uv_timer_stop(&timers.timer);
         return;
     }
-    /* Whole-second deadlines: fire just after the second turns. */
-    ms = timers.heap[0].at <= now ? 0 : (uint64_t)(timers.heap[0].at - now) * 1000u;
+    /*
+     * Deadlines are whole seconds of wall time: aim at the second itself
+     * (plus a few ms), measured with sub-second precision, so an expiry is
+     * applied right at its time, not up to a second after it.
+     */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    at_ms = (int64_t)timers.heap[0].at * 1000;
+    ms = at_ms <= now_ms ? 0 : (uint64_t)(at_ms - now_ms);
     uv_timer_start(&timers.timer, on_timer, ms + 5, 0);
 }
 

@@ -27,7 +27,7 @@ class Broker:
         self.known_hosts = os.path.join(self.tmp, "broker_known_hosts")
         with open(self.conf, "w") as f:
             f.write("[broker]\nlisten = 127.0.0.1\nport = %d\nhost_key = %s\nvault_socket = %s\n"
-                    "name = test\nloops = 2\nconnect_timeout = 5\n%s\n[log]\nlevel = debug\n"
+                    "name = test\nloops = 2\nconnect_timeout = 20\n%s\n[log]\nlevel = debug\n"
                     % (self.port, self.hostkey, vault.sock, extra))
         self.proc = None
 
