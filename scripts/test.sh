@@ -26,7 +26,7 @@ import json, re, sys
 p = f = s = 0
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    out = r.get("stdo") or ""
+    out = r.get("stdout") or r.get("stdo") or ""
     oks = len(re.findall(r"^ok \d+", out, re.M))
     bad = len(re.findall(r"^not ok \d+", out, re.M))
     skips = len(re.findall(r"^ok \d+.*# SKIP", out, re.M | re.I))
