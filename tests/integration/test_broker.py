@@ -394,6 +394,52 @@ def test_totp_after_the_key_when_enrolled():
         st.cleanup()
 
 
+def test_port_forwarding_is_refused():
+    """-L through the broker: the client listens locally, but the broker refuses the
+    direct-tcpip channel, so nothing reaches the target behind it."""
+    from testbed import free_port
+    st = Stack()
+    try:
+        st.grant()
+        lport = free_port()
+        argv = st.broker.ssh_argv("root@web01", "sleep 4", st.keys["alice"], options=[
+            "LocalForward=127.0.0.1:%d 127.0.0.1:%d" % (lport, st.targets[0].port)])
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        data, connected = b"", False
+        deadline = time.time() + 10
+        while time.time() < deadline and not connected:
+            try:
+                c = socket.create_connection(("127.0.0.1", lport), timeout=2)
+                connected = True
+                c.settimeout(3)
+                try:
+                    data = c.recv(64)
+                except (socket.timeout, ConnectionResetError):
+                    data = b""
+                c.close()
+            except OSError:
+                time.sleep(0.2)
+        assert connected, "the client never listened on the forward port"
+        assert not data.startswith(b"SSH-2.0-"), data  # the target's banner never came back
+        assert proc.wait(timeout=20) == 0  # the session itself was fine
+    finally:
+        st.cleanup()
+
+
+def test_idle_timeout_ends_a_quiet_session():
+    st = Stack(broker_extra="idle_timeout = 2")
+    try:
+        st.grant()
+        t0 = time.time()
+        p = st.ssh("sleep 8; echo late")
+        assert p.returncode == 255 and b"idle timeout" in p.stderr, p
+        assert time.time() - t0 < 7, time.time() - t0
+        assert b"late" not in p.stdout
+    finally:
+        st.cleanup()
+
+
 def test_sigterm_ends_sessions_with_a_message():
     st = Stack()
     try:
