@@ -106,7 +106,7 @@ def test_client_that_never_reads_is_dropped_not_others():
         # Others are served promptly meanwhile.
         t0 = time.time()
         assert c.ok("vault.status")["state"] == "unsealed"
-        assert time.time() - t0 < 2
+        assert time.time() - t0 < 5  # generous for ASan on a loaded 2-core machine
         if not dropped:
             # Read what is there: the server must have closed the connection.
             lazy.settimeout(10)
