@@ -18,6 +18,7 @@ enum {
     OPT_ACCOUNT,
     OPT_REASON,
     OPT_FP,
+    OPT_FILE_TRANSFER,
 };
 
 /* ---- shared helpers (cmd_gov.h) ---------------------------------------- */
@@ -410,6 +411,12 @@ static const struct args_opt as_opts[] = {
     {NULL, 0, false, 0},
 };
 
+static const struct args_opt request_opts[] = {
+    {"as", 0, true, OPT_AS},
+    {"file-transfer", 0, false, OPT_FILE_TRANSFER},
+    {NULL, 0, false, 0},
+};
+
 static const struct args_opt requests_opts[] = {
     {"as", 0, true, OPT_AS},
     {"mine", 0, false, OPT_MINE},
@@ -548,7 +555,8 @@ static int request_create(struct cli *cli, const struct args *a)
     int r = 0;
     json_t *args = NULL, *res = NULL;
 
-    if ((r = access_args(cli, a, &args)) != 0)
+    if ((r = access_args(cli, a, &args)) != 0 ||
+        (r = gov_set_flag(args, "file_transfer", a->val[OPT_FILE_TRANSFER])) != 0)
         goto out;
     if ((r = cli_call(cli, "gov.request.create", args, &res)) != 0)
         goto out;
@@ -902,13 +910,15 @@ static const struct cli_cmd cmds[] = {
     {"sod", "SUBCOMMAND ...", "segregation-of-duties rules, report and exceptions", NULL, NULL, 0,
      0, NULL},
     {"auto", "SUBCOMMAND ...", "auto-approval rules", NULL, NULL, 0, 0, NULL},
-    {"request", "ACCOUNT DURATION REASON... [--as ID]", "request just-in-time access to an account",
+    {"request", "ACCOUNT DURATION REASON... [--file-transfer] [--as ID]",
+     "request just-in-time access to an account",
      "DURATION is like 30m, 4h, 1h30m or 1d. REASON is the rest of the words. The request is\n"
      "approved at once when an auto-approval rule or an entitlement with approval 'none'\n"
-     "covers it; otherwise it waits for its approvers (shown).\n\n" AS_HELP "\n"
+     "covers it; otherwise it waits for its approvers (shown).\n"
+     "  --file-transfer  only entitlements that allow sftp/scp through the broker\n\n" AS_HELP "\n"
      "Example:\n"
      "  custos gov request root@web01 1h INC-1234 disk full on /var\n",
-     as_opts, 3, ARGS_MAX_POS, request_create},
+     request_opts, 3, ARGS_MAX_POS, request_create},
     {"requests", "[--mine] [--to-approve] [--state S] [--as ID]", "list access requests",
      "  --mine        only my requests\n"
      "  --to-approve  only requests I may approve now\n"
