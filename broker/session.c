@@ -1127,14 +1127,20 @@ static void teardown(struct bsess *s)
         uv_close((uv_handle_t *)&s->cpoll, on_handle_closed);
         s->cpoll_open = false;
     }
-    /* libssh closes the fds it was given; the polls were stopped first. */
+    /*
+     * The polls were stopped first.  libssh closes the admin's fd (it came
+     * through ssh_bind_accept_fd) but not one given with SSH_OPTIONS_FD: the
+     * target's socket is ours to close, after ssh_free is done with it.
+     */
     if (s->tch)
         ssh_channel_free(s->tch);
     if (s->cs) {
         ssh_disconnect(s->cs);
         ssh_free(s->cs);
-    } else if (s->cfd >= 0) {
+    }
+    if (s->cfd >= 0) {
         close(s->cfd);
+        s->cfd = -1;
     }
     if (s->ach)
         ssh_channel_free(s->ach);

@@ -35,6 +35,27 @@ def test_exec_through_broker_with_exit_status_and_stderr():
         st.cleanup()
 
 
+def test_ended_sessions_leave_no_fd_and_no_target_connection():
+    st = Stack()
+    try:
+        st.grant()
+        pid = st.broker.proc.pid
+        assert st.ssh("true").returncode == 0  # warm up the vault links
+        before = len(os.listdir("/proc/%d/fd" % pid))
+        for _ in range(20):
+            assert st.ssh("true").returncode == 0
+        time.sleep(1)
+        after = len(os.listdir("/proc/%d/fd" % pid))
+        assert after - before <= 2, (before, after)
+        # Only the target's listening sshd is left: every session's sshd has gone.
+        deadline = time.time() + 5
+        while time.time() < deadline and len(st.targets[0].namespace_pids()) > 1:
+            time.sleep(0.1)
+        assert len(st.targets[0].namespace_pids()) == 1, st.targets[0].namespace_pids()
+    finally:
+        st.cleanup()
+
+
 def test_refusals_have_reasons():
     st = Stack()
     try:
