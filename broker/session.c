@@ -19,6 +19,7 @@
 #include "custos/client.h"
 #include "custos/log.h"
 #include "custos/secbuf.h"
+#include "selfsvc.h"
 
 /*
  * The pump (../shared/notes/libssh-libuv.md): libuv only wakes us; every
@@ -47,6 +48,7 @@ enum state {
     ST_CH_PTY,    /* pty request */
     ST_CH_REQ,    /* shell / exec / subsystem */
     ST_RELAY,
+    ST_SELF,    /* a custos@ self-service command is running */
     ST_CLOSING, /* admin channel told; waiting for it to close */
     ST_DEAD,
 };
@@ -79,7 +81,8 @@ struct bsess {
     unsigned totp_failures;
     char mfa_identity[80];
     char refuse[256]; /* set during authentication: refuse at the first request, with this */
-    char fp[96];      /* SHA256 fingerprint of the admin's key */
+    struct selfsvc_job *selfjob;
+    char fp[96]; /* SHA256 fingerprint of the admin's key */
     ssh_channel ach;
     struct ssh_channel_callbacks_struct acb;
     bool have_pty;
@@ -1017,6 +1020,41 @@ static void leg_check(struct bsess *s)
 
 static void teardown(struct bsess *s);
 
+static void self_out(void *ctx, const char *data, size_t len)
+{
+    struct bsess *s = ctx;
+
+    if (s->ach && ssh_channel_is_open(s->ach))
+        ssh_channel_write(s->ach, data, (uint32_t)len);
+}
+
+static void self_done(void *ctx, int status, const char *errmsg)
+{
+    struct bsess *s = ctx;
+
+    s->selfjob = NULL;
+    if (s->ach && ssh_channel_is_open(s->ach)) {
+        if (errmsg)
+            tell(s, "%s", errmsg);
+        ssh_channel_request_send_exit_status(s->ach, status);
+        s->exit_sent = true;
+        ssh_channel_send_eof(s->ach);
+        ssh_channel_close(s->ach);
+    }
+    snprintf(s->end_reason, sizeof(s->end_reason), "self-service");
+    set_state(s, ST_CLOSING);
+    pump(s);
+}
+
+/* custos@broker: the broker's own commands (selfsvc.c); no target, no credential. */
+static void self_service(struct bsess *s)
+{
+    struct selfsvc_io io = {s, self_out, self_done};
+
+    set_state(s, ST_SELF);
+    s->selfjob = selfsvc_run(s->bl->vault, s->fp, s->kind == REQ_EXEC ? s->command : "help", &io);
+}
+
 static void pump(struct bsess *s)
 {
     int rc;
@@ -1041,9 +1079,11 @@ static void pump(struct bsess *s)
     if (s->state == ST_WAIT_REQ && s->ach && s->kind != REQ_NONE) {
         if (s->refuse[0])
             finish(s, s->refuse);
-        else if (strcmp(s->user, "custos") == 0 || !strchr(s->user, '@'))
-            finish(s, "connect as ACCOUNT@TARGET, e.g. ssh -p 2222 root@web01@broker "
-                      "(the custos@ self-service commands are not available yet)");
+        else if (strcmp(s->user, "custos") == 0)
+            self_service(s);
+        else if (!strchr(s->user, '@'))
+            finish(s, "connect as ACCOUNT@TARGET (e.g. ssh -p 2222 root@web01@broker), or as "
+                      "custos@ for the self-service commands (ssh -p 2222 custos@broker help)");
         else
             authorize(s);
     }
@@ -1107,6 +1147,8 @@ static void teardown(struct bsess *s)
         vlink_call(bl->vault, "session.close", args, NULL, NULL);
     }
     vlink_cancel(bl->vault, s);
+    selfsvc_abandon(s->selfjob);
+    s->selfjob = NULL;
     log_info("session=%llu vsession=%s closed: %s in=%llu out=%llu", (unsigned long long)s->id,
              s->vsession[0] ? s->vsession : "-", s->end_reason[0] ? s->end_reason : "-",
              (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);

@@ -899,7 +899,7 @@ static int op_evidence(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 static int op_me(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     json_t *actor = NULL, *grants = NULL, *all = NULL, *todo = json_array(), *items = NULL;
-    json_t *reviews = json_array(), *q, *a, *it;
+    json_t *reviews = json_array(), *q, *a, *it, *roles = NULL, *role, *ents = json_array();
     size_t i, j;
     int r;
 
@@ -919,9 +919,22 @@ static int op_me(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                        it) if (str_eq(json_object_get(it, "reviewer"), jstr(actor, "id")) &&
                                str_eq(json_object_get(it, "decision"), "pending"))
         json_array_append(reviews, it);
-    rq->result = json_pack("{s:O,s:O,s:O,s:O,s:O}", "identity", actor, "roles",
+    /* What the identity may request (or holds standing), for `custos@broker targets`. */
+    if ((r = gov_roles_of(vd, txn, actor, &roles)) != 0)
+        goto out;
+    json_array_foreach(roles, i, role)
+    {
+        json_t *ent;
+        json_array_foreach(json_object_get(role, "entitlements"), j, ent) json_array_append_new(
+            ents, json_pack("{s:O,s:O,s:O,s:O,s:b}", "role", json_object_get(role, "name"),
+                            "account", json_object_get(ent, "account"), "max_duration",
+                            json_object_get(ent, "max_duration"), "approval",
+                            json_object_get(ent, "approval"), "standing",
+                            str_eq(json_object_get(role, "kind"), "standing")));
+    }
+    rq->result = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "identity", actor, "roles",
                            json_object_get(actor, "roles"), "grants", grants, "requests_to_approve",
-                           todo, "reviews", reviews);
+                           todo, "reviews", reviews, "entitlements", ents);
 out:
     json_decref(actor);
     json_decref(grants);
@@ -929,6 +942,8 @@ out:
     json_decref(todo);
     json_decref(items);
     json_decref(reviews);
+    json_decref(roles);
+    json_decref(ents);
     return r;
 }
 

@@ -461,6 +461,42 @@ def test_idle_timeout_ends_a_quiet_session():
         st.cleanup()
 
 
+def test_self_service_request_approve_then_connect():
+    st = Stack()
+    try:
+        me = lambda cmd, who="alice": st.broker.ssh("custos", cmd, st.keys[who])  # noqa: E731
+        p = me("help")
+        assert p.returncode == 0 and b"request ACCOUNT DURATION REASON" in p.stdout, p
+        assert me("frobnicate").returncode == 2
+        p = me("targets")
+        assert p.returncode == 0 and b"root@web*" in p.stdout and b"no live grant" in p.stdout, p
+        p = me("request root@web01 30m fix the disk --json")
+        assert p.returncode == 0, p
+        req = json.loads(p.stdout)
+        assert req["state"] == "pending" and req["reason"] == "fix the disk", req
+        # Self-approval refused with a reason; bob has no key, so carol (not an approver) tries.
+        p = me("approve %s" % req["id"])
+        assert p.returncode == 1 and b"approve" in p.stderr, p
+        p = me("approve %s looks fine" % req["id"], who="carol")
+        assert p.returncode == 1, p
+        st.c.ok("gov.request.approve", {"as": "bob", "id": req["id"], "comment": "ok"})
+        p = me("requests")
+        assert b"approved by bob" in p.stdout, p
+        assert st.ssh("echo in").stdout == b"in\n"
+        p = me("grants --json")
+        grants = json.loads(p.stdout)["grants"]
+        assert any(g["account"] == "root@web01" and g["state"] == "active" for g in grants)
+        p = me("sessions")
+        assert b"root@web01" in p.stdout, p
+        # An unknown key gets a reason too.
+        from testbed import ssh_client_key
+        key, pub, fp = ssh_client_key(st.vault.tmp, name="id_nobody")
+        p = st.broker.ssh("custos", "grants", key)
+        assert p.returncode == 1 and b"not registered" in p.stderr, p
+    finally:
+        st.cleanup()
+
+
 def test_sigterm_ends_sessions_with_a_message():
     st = Stack()
     try:
