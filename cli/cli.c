@@ -505,3 +505,26 @@ enum cli_exit cli_main(struct cli *cli, int argc, char **argv)
         cli_fail(cli, r, "%s", err_str(r));
     return args_exit_status(r);
 }
+
+int cli_list_by_target(struct cli *cli, const char *target, const char *op, const char *key,
+                       const struct out_col *cols, size_t ncols)
+{
+    int r = 0;
+    json_t *args = NULL, *res = NULL;
+
+    if (!(args = json_object())) {
+        r = -ERR_NOMEM;
+        goto out;
+    }
+    if (target && (r = cli_set(args, "target", json_string(target))) != 0) {
+        r = cli_usage(cli, "--target must be valid UTF-8 text");
+        goto out;
+    }
+    if ((r = cli_call(cli, op, args, &res)) != 0)
+        goto out;
+    r = cli_print_table(cli, res, key, cols, ncols);
+out:
+    json_decref(args);
+    json_decref(res);
+    return r;
+}

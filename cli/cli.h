@@ -314,6 +314,10 @@ MUST_CHECK int cli_print_object(struct cli *cli, const json_t *obj, const char *
 MUST_CHECK int cli_print_table(struct cli *cli, const json_t *result, const char *member,
                                const struct out_col *cols, size_t ncols);
 
+/* `op` with an optional {"target"} filter, its `key` array printed as a table (list commands). */
+MUST_CHECK int cli_list_by_target(struct cli *cli, const char *target, const char *op,
+                                  const char *key, const struct out_col *cols, size_t ncols);
+
 /* json_object_set_new that reports -ERR_NOMEM (and accepts value == NULL as failure). */
 MUST_CHECK int cli_set(json_t *obj, const char *key, json_t *value);
 

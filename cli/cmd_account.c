@@ -152,25 +152,8 @@ out:
 
 static int account_list(struct cli *cli, const struct args *a)
 {
-    int r = 0;
-    json_t *args = NULL, *res = NULL;
-
-    if (!(args = json_object())) {
-        r = -ERR_NOMEM;
-        goto out;
-    }
-    if (a->val[OPT_TARGET] && (r = cli_set(args, "target", json_string(a->val[OPT_TARGET]))) != 0) {
-        r = cli_usage(cli, "--target must be valid UTF-8 text");
-        goto out;
-    }
-    if ((r = cli_call(cli, "account.list", args, &res)) != 0)
-        goto out;
-    r = cli_print_table(cli, res, "accounts", account_cols,
-                        sizeof(account_cols) / sizeof(account_cols[0]));
-out:
-    json_decref(args);
-    json_decref(res);
-    return r;
+    return cli_list_by_target(cli, a->val[OPT_TARGET], "account.list", "accounts", account_cols,
+                              sizeof(account_cols) / sizeof(account_cols[0]));
 }
 
 static const struct cli_cmd cmds[] = {

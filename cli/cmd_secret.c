@@ -225,25 +225,8 @@ out:
 
 static int secret_list(struct cli *cli, const struct args *a)
 {
-    int r = 0;
-    json_t *args = NULL, *res = NULL;
-
-    if (!(args = json_object())) {
-        r = -ERR_NOMEM;
-        goto out;
-    }
-    if (a->val[OPT_TARGET] && (r = cli_set(args, "target", json_string(a->val[OPT_TARGET]))) != 0) {
-        r = cli_usage(cli, "--target must be valid UTF-8 text");
-        goto out;
-    }
-    if ((r = cli_call(cli, "secret.list", args, &res)) != 0)
-        goto out;
-    r = cli_print_table(cli, res, "secrets", secret_cols,
-                        sizeof(secret_cols) / sizeof(secret_cols[0]));
-out:
-    json_decref(args);
-    json_decref(res);
-    return r;
+    return cli_list_by_target(cli, a->val[OPT_TARGET], "secret.list", "secrets", secret_cols,
+                              sizeof(secret_cols) / sizeof(secret_cols[0]));
 }
 
 static int secret_history(struct cli *cli, const struct args *a)

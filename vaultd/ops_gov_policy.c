@@ -340,22 +340,29 @@ out:
     return r;
 }
 
-static int op_sod_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+/* Delete a named policy object (SoD or auto-approval rule) and audit it. */
+static int policy_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn, enum store_table t,
+                         const char *what)
 {
     const char *name;
     json_t *obj = NULL;
     int r;
 
-    /* Its exceptions stay: they are the record of what was allowed. */
     if ((r = name_arg(rq, "name", &name)) != 0 ||
-        (r = gov_load(vd, rq, txn, STORE_SOD, "SoD rule", name, &obj)) != 0 ||
-        (r = store_del(vd->store, txn, STORE_SOD, name)) != 0 ||
+        (r = gov_load(vd, rq, txn, t, what, name, &obj)) != 0 ||
+        (r = store_del(vd->store, txn, t, name)) != 0 ||
         (r = req_audit(vd, rq, txn, name, NULL)) != 0)
         goto out;
     rq->result = json_pack("{s:s}", "deleted", name);
 out:
     json_decref(obj);
     return r;
+}
+
+static int op_sod_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    /* Its exceptions stay: they are the record of what was allowed. */
+    return policy_delete(vd, rq, txn, STORE_SOD, "SoD rule");
 }
 
 static int op_sod_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
@@ -536,19 +543,7 @@ out:
 
 static int op_auto_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
-    const char *name;
-    json_t *obj = NULL;
-    int r;
-
-    if ((r = name_arg(rq, "name", &name)) != 0 ||
-        (r = gov_load(vd, rq, txn, STORE_AUTO, "auto-approval rule", name, &obj)) != 0 ||
-        (r = store_del(vd->store, txn, STORE_AUTO, name)) != 0 ||
-        (r = req_audit(vd, rq, txn, name, NULL)) != 0)
-        goto out;
-    rq->result = json_pack("{s:s}", "deleted", name);
-out:
-    json_decref(obj);
-    return r;
+    return policy_delete(vd, rq, txn, STORE_AUTO, "auto-approval rule");
 }
 
 static int op_auto_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)

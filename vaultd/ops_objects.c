@@ -23,12 +23,26 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
+/* Optional free-form "meta" (targets and accounts): an object, copied as given. */
+static int meta_field(struct req *rq, json_t *obj)
+{
+    json_t *meta = json_object_get(rq->args, "meta");
+
+    if (!meta)
+        return 0;
+    if (!json_is_object(meta)) {
+        req_fail(rq, -ERR_INVAL, "\"meta\" must be an object");
+        return -ERR_INVAL;
+    }
+    json_object_set(obj, "meta", meta);
+    return 0;
+}
+
 /* Copy the optional fields of a target from args into obj, checking each. */
 static int target_fields(struct req *rq, json_t *obj)
 {
     const char *host = NULL, *hostkey = NULL, *connector = NULL, *owner = NULL;
     unsigned long long port = 0;
-    json_t *meta = json_object_get(rq->args, "meta");
     int r;
 
     if ((r = arg_str(rq, "host", false, &host)) != 0 ||
@@ -72,14 +86,7 @@ static int target_fields(struct req *rq, json_t *obj)
         }
         json_object_set_new(obj, "owner", json_string(owner));
     }
-    if (meta) {
-        if (!json_is_object(meta)) {
-            req_fail(rq, -ERR_INVAL, "\"meta\" must be an object");
-            return -ERR_INVAL;
-        }
-        json_object_set(obj, "meta", meta);
-    }
-    return 0;
+    return meta_field(rq, obj);
 }
 
 static int name_arg(struct req *rq, const char *key, const char **out)
@@ -274,7 +281,6 @@ static const char *const kinds[] = {"password", "ssh-key", NULL};
 static int account_fields(struct req *rq, json_t *obj)
 {
     const char *kind = NULL;
-    json_t *meta = json_object_get(rq->args, "meta");
     int r;
 
     if ((r = arg_str(rq, "kind", false, &kind)) != 0)
@@ -286,14 +292,7 @@ static int account_fields(struct req *rq, json_t *obj)
         }
         json_object_set_new(obj, "kind", json_string(kind));
     }
-    if (meta) {
-        if (!json_is_object(meta)) {
-            req_fail(rq, -ERR_INVAL, "\"meta\" must be an object");
-            return -ERR_INVAL;
-        }
-        json_object_set(obj, "meta", meta);
-    }
-    return 0;
+    return meta_field(rq, obj);
 }
 
 static int op_account_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
