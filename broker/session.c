@@ -19,6 +19,7 @@
 #include "custos/client.h"
 #include "custos/log.h"
 #include "custos/secbuf.h"
+#include "selfmenu.h"
 #include "selfsvc.h"
 
 /*
@@ -82,6 +83,7 @@ struct bsess {
     char mfa_identity[80];
     char refuse[256]; /* set during authentication: refuse at the first request, with this */
     struct selfsvc_job *selfjob;
+    struct selfmenu *menu;
     char fp[96]; /* SHA256 fingerprint of the admin's key */
     ssh_channel ach;
     struct ssh_channel_callbacks_struct acb;
@@ -1046,13 +1048,58 @@ static void self_done(void *ctx, int status, const char *errmsg)
     pump(s);
 }
 
-/* custos@broker: the broker's own commands (selfsvc.c); no target, no credential. */
+static void menu_done(void *ctx, int status, const char *errmsg)
+{
+    struct bsess *s = ctx;
+
+    s->menu = NULL;
+    self_done(ctx, status, errmsg);
+}
+
+/* The menu chose a reachable account: carry on as if it had been asked for by name. */
+static void menu_connect(void *ctx, const char *account)
+{
+    struct bsess *s = ctx;
+
+    s->menu = NULL;
+    snprintf(s->user, sizeof(s->user), "%s", account);
+    log_info("session=%llu menu connects to %s", (unsigned long long)s->id, s->user);
+    authorize(s);
+    pump(s);
+}
+
+/* What the admin typed into the menu (pty, raw). */
+static void menu_feed(struct bsess *s)
+{
+    char in[512];
+    int n;
+
+    for (unsigned i = 0; i < RELAY_STEPS && s->menu && s->ach; i++) {
+        if (ssh_channel_poll(s->ach, 0) <= 0)
+            break;
+        n = ssh_channel_read_nonblocking(s->ach, in, sizeof(in), 0);
+        if (n <= 0)
+            break;
+        s->last_activity_ms = now_ms(s);
+        selfmenu_input(s->menu, in, (size_t)n);
+    }
+}
+
+/*
+ * custos@broker: the broker's own commands (selfsvc.c), or with a pty and no
+ * command the menu (selfmenu.c); no target, no credential.
+ */
 static void self_service(struct bsess *s)
 {
     struct selfsvc_io io = {s, self_out, self_done};
+    struct selfmenu_io mio = {s, self_out, menu_connect, menu_done};
 
     set_state(s, ST_SELF);
-    s->selfjob = selfsvc_run(s->bl->vault, s->fp, s->kind == REQ_EXEC ? s->command : "help", &io);
+    if (s->kind == REQ_SHELL && s->have_pty)
+        s->menu = selfmenu_start(s->bl->vault, s->fp, s->cols, &mio);
+    else
+        s->selfjob =
+            selfsvc_run(s->bl->vault, s->fp, s->kind == REQ_EXEC ? s->command : "help", &io);
 }
 
 static void pump(struct bsess *s)
@@ -1087,6 +1134,8 @@ static void pump(struct bsess *s)
         else
             authorize(s);
     }
+    if (s->state == ST_SELF && s->menu)
+        menu_feed(s);
     if (s->cs && s->state >= ST_SSH && s->state < ST_RELAY)
         ssh_execute_message_callbacks(s->cs);
     if (s->state >= ST_TCP && s->state < ST_RELAY)
@@ -1149,6 +1198,8 @@ static void teardown(struct bsess *s)
     vlink_cancel(bl->vault, s);
     selfsvc_abandon(s->selfjob);
     s->selfjob = NULL;
+    selfmenu_abandon(s->menu);
+    s->menu = NULL;
     log_info("session=%llu vsession=%s closed: %s in=%llu out=%llu", (unsigned long long)s->id,
              s->vsession[0] ? s->vsession : "-", s->end_reason[0] ? s->end_reason : "-",
              (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
@@ -1357,6 +1408,11 @@ void bsess_watchdog(struct bloop *bl)
                 ssh_send_keepalive(s->ss);
                 ssh_send_keepalive(s->cs);
             }
+        } else if (s->state == ST_SELF && c->idle_timeout &&
+                   now - s->last_activity_ms > (uint64_t)c->idle_timeout * 1000u) {
+            selfmenu_abandon(s->menu);
+            s->menu = NULL;
+            finish(s, "session ended: idle timeout");
         } else if (s->state == ST_CLOSING && now - s->state_since_ms > 5000) {
             set_state(s, ST_DEAD); /* the admin did not close its side: stop waiting */
         }
