@@ -485,7 +485,7 @@ out:
 
 int gov_grant_create(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *identity,
                      const char *account, json_int_t duration, const char *kind,
-                     const char *request, bool file_transfer, json_t **out)
+                     const char *request, const json_t *ent, json_t **out)
 {
     char gid[32], key[STORE_KEY_MAX + 1];
     json_int_t now = gov_now();
@@ -499,7 +499,8 @@ int gov_grant_create(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char
     g = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:n,s:n,s:n,s:b}", "id", gid, "identity", identity,
                   "account", account, "kind", kind, "start", now, "expires_at", now + duration,
                   "state", "active", "ended_at", "ended_by", "end_reason", "file_transfer",
-                  file_transfer);
+                  json_is_true(json_object_get(ent, "file_transfer")));
+    json_object_set_new(g, "policy", gov_policy_of(ent));
     json_object_set_new(g, "request", request ? json_string(request) : json_null());
     snprintf(key, sizeof(key), "%s/%s/%s", identity, account, gid);
     idx = json_pack("{s:s,s:s,s:I}", "grant", gid, "state", "active", "expires_at", now + duration);

@@ -90,11 +90,13 @@ MUST_CHECK int gov_birthright_apply(struct vaultd *vd, struct req *rq, MDB_txn *
  * Create a live grant for (identity, account) of `duration` seconds: kind
  * "jit" or "break-glass", request id or NULL; writes STORE_GRANTS and
  * STORE_GRANT_IDX, audits, emits grant.created, arms the expiry timer.
+ * The grant keeps what `ent` (the entitlement it comes from) allows:
+ * file_transfer and its command/forwarding policy (gov_policy_of).
  * *out (optional) new reference.
  */
 MUST_CHECK int gov_grant_create(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                 const char *identity, const char *account, json_int_t duration,
-                                const char *kind, const char *request, bool file_transfer,
+                                const char *kind, const char *request, const json_t *ent,
                                 json_t **out);
 /*
  * End a live grant: state "expired" or "revoked", by whom ("timer", an
@@ -158,5 +160,19 @@ void gov_timers_add(struct vaultd *vd, json_int_t at, const char *kind, const ch
 MUST_CHECK int gov_expire_request(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id);
 MUST_CHECK int gov_campaign_deadline(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                      const char *id);
+
+/*
+ * A command held by policy (docs/governance.md, "Command policy"): a request
+ * of kind "command" by `requester` (identity object) for `session` (the
+ * session record), decided by the rule's approval (the requester's manager
+ * when it has none) within the rule's timeout, then expired by the timer.
+ * Audited; pushes request.created.  *out new reference.
+ */
+MUST_CHECK int gov_hold_create(struct vaultd *vd, struct req *rq, MDB_txn *txn,
+                               const json_t *requester, const json_t *session, const char *kind,
+                               const char *command, const json_t *rule, json_t **out);
+/* The session behind a pending hold went away: request `id` cancelled (audited). */
+MUST_CHECK int gov_hold_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
+                               const char *why);
 
 #endif

@@ -68,14 +68,14 @@ static int request_save(struct vaultd *vd, MDB_txn *txn, json_t *req, unsigned f
 
 /* Approved: the grant, the state, the events. */
 static int request_grant(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *request,
-                         bool file_transfer)
+                         const json_t *ent)
 {
     json_t *g = NULL;
     int r;
 
     if ((r = gov_grant_create(vd, rq, txn, jstr(request, "requester"), jstr(request, "account"),
                               json_integer_value(json_object_get(request, "duration")), "jit",
-                              jstr(request, "id"), file_transfer, &g)) != 0)
+                              jstr(request, "id"), ent, &g)) != 0)
         return r;
     json_object_set_new(request, "state", json_string("approved"));
     json_object_set_new(request, "decided_at", json_integer(gov_now()));
@@ -86,12 +86,14 @@ static int request_grant(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t
 
 static void emit_decided(struct req *rq, const json_t *request)
 {
-    gov_emit(rq, "request.decided",
-             json_pack("{s:O,s:O,s:O,s:O,s:O}", "request", json_object_get(request, "id"),
-                       "requester", json_object_get(request, "requester"), "account",
-                       json_object_get(request, "account"), "state",
-                       json_object_get(request, "state"), "grant",
-                       json_object_get(request, "grant")));
+    gov_emit(
+        rq, "request.decided",
+        json_pack("{s:O,s:O,s:O,s:O,s:O,s:O?,s:O?,s:O?}", "request", json_object_get(request, "id"),
+                  "requester", json_object_get(request, "requester"), "account",
+                  json_object_get(request, "account"), "state", json_object_get(request, "state"),
+                  "grant", json_object_get(request, "grant"), "kind",
+                  json_object_get(request, "kind"), "session", json_object_get(request, "session"),
+                  "denial", json_object_get(request, "denial")));
 }
 
 /* Members of a group: active identities listing it. */
@@ -129,12 +131,51 @@ static void only_file_transfer(json_t *roles)
     }
 }
 
+/*
+ * Who may approve for `actor` under `approval` (the target's owner from
+ * `target`, may be NULL).  Only what resolution needs is loaded: the
+ * manager, and the group's members when the policy names a group (a scan of
+ * every identity).  Nobody: -ERR_DENIED with the reason.
+ */
+static int approvers_for(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json_t *actor,
+                         const json_t *approval, const json_t *target, json_t **approvers)
+{
+    json_t *identities = json_object(), *members = NULL;
+    char why[256] = "";
+    int r = 0;
+
+    *approvers = NULL;
+    if (jstr(actor, "manager")) {
+        json_t *m = NULL;
+        if (store_json_get(vd->store, txn, STORE_IDENTITIES, jstr(actor, "manager"), &m) == 0)
+            json_object_set_new(identities, jstr(actor, "manager"), m);
+    }
+    if (str_eq(json_object_get(approval, "by"), "group")) {
+        json_t *all = NULL;
+        if ((r = gov_identities_all(vd, txn, &all)) != 0)
+            goto out;
+        members = group_members(all, jstr(approval, "group"));
+        json_decref(all);
+    } else {
+        members = json_array();
+    }
+    if (gov_approvers_resolve(approval, actor, target, members, identities, approvers, why,
+                              sizeof(why)) != 0) {
+        req_fail(rq, -ERR_DENIED, "%s", why);
+        r = -ERR_DENIED;
+    }
+out:
+    json_decref(identities);
+    json_decref(members);
+    return r;
+}
+
 static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     char rid[32], why[256] = "";
     const char *account, *reason, *target_name;
     json_t *actor = NULL, *acct = NULL, *roles = NULL, *role = NULL, *ent = NULL, *target = NULL;
-    json_t *identities = NULL, *members = NULL, *approvers = NULL, *autos = NULL, *request = NULL;
+    json_t *approvers = NULL, *autos = NULL, *request = NULL;
     const json_t *auto_rule;
     json_int_t duration, now = gov_now();
     int r;
@@ -158,25 +199,6 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     target_name = jstr(acct, "target");
     if (store_json_get(vd->store, txn, STORE_TARGETS, target_name, &target) != 0)
         target = NULL;
-    /*
-     * Only what approver resolution needs: the manager, and the group's
-     * members when the policy names a group (a scan of every identity).
-     */
-    identities = json_object();
-    if (jstr(actor, "manager")) {
-        json_t *m = NULL;
-        if (store_json_get(vd->store, txn, STORE_IDENTITIES, jstr(actor, "manager"), &m) == 0)
-            json_object_set_new(identities, jstr(actor, "manager"), m);
-    }
-    if (str_eq(json_object_get(json_object_get(ent, "approval"), "by"), "group")) {
-        json_t *all = NULL;
-        if ((r = gov_identities_all(vd, txn, &all)) != 0)
-            goto out;
-        members = group_members(all, jstr(json_object_get(ent, "approval"), "group"));
-        json_decref(all);
-    } else {
-        members = json_array();
-    }
     if ((r = gov_id_next(vd, txn, "r", rid, sizeof(rid))) != 0)
         goto out;
     request = json_pack("{s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:[],s:n,s:I,s:I,s:n,s:n}", "id", rid,
@@ -206,18 +228,14 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                            json_pack("{s:s,s:s,s:O,s:I,s:s}", "change", "request.create", "request",
                                      rid, "requester", json_object_get(actor, "id"), "duration",
                                      duration, "approved_by", by))) != 0 ||
-            (r = request_grant(vd, rq, txn, request,
-                               json_is_true(json_object_get(ent, "file_transfer")))) != 0 ||
+            (r = request_grant(vd, rq, txn, request, ent)) != 0 ||
             (r = request_save(vd, txn, request, STORE_UPDATE)) != 0)
             goto out;
         emit_decided(rq, request);
     } else {
-        if ((r = gov_approvers_resolve(json_object_get(ent, "approval"), actor, target, members,
-                                       identities, &approvers, why, sizeof(why))) != 0) {
-            req_fail(rq, -ERR_DENIED, "%s", why);
-            r = -ERR_DENIED;
+        if ((r = approvers_for(vd, rq, txn, actor, json_object_get(ent, "approval"), target,
+                               &approvers)) != 0)
             goto out;
-        }
         json_object_set(request, "approvers", approvers);
         if ((r = request_save(vd, txn, request, STORE_CREATE)) != 0 ||
             (r = req_audit(vd, rq, txn, account,
@@ -239,8 +257,6 @@ out:
     json_decref(role);
     json_decref(ent);
     json_decref(target);
-    json_decref(identities);
-    json_decref(members);
     json_decref(approvers);
     json_decref(autos);
     json_decref(request);
@@ -313,7 +329,12 @@ static int op_request_approve(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                                  json_object_get(request, "id"), "by",
                                  json_object_get(actor, "id")))) != 0)
         goto out;
-    if (gov_request_is_approved(request)) {
+    if (gov_request_is_approved(request) && str_eq(json_object_get(request, "kind"), "command")) {
+        /* A held command: no grant; the waiting session goes on (request.decided). */
+        json_object_set_new(request, "state", json_string("approved"));
+        json_object_set_new(request, "decided_at", json_integer(gov_now()));
+        emit_decided(rq, request);
+    } else if (gov_request_is_approved(request)) {
         /* The requester must still be eligible and SoD-clean when access is made. */
         if ((r = gov_load(vd, rq, txn, STORE_IDENTITIES, "identity", jstr(request, "requester"),
                           &requester)) != 0)
@@ -336,8 +357,7 @@ static int op_request_approve(struct vaultd *vd, struct req *rq, MDB_txn *txn)
             r = -ERR_DENIED;
             goto out;
         }
-        if ((r = request_grant(vd, rq, txn, request,
-                               json_is_true(json_object_get(ent, "file_transfer")))) != 0)
+        if ((r = request_grant(vd, rq, txn, request, ent)) != 0)
             goto out;
         emit_decided(rq, request);
     }
@@ -427,6 +447,84 @@ static int op_request_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     rq->result = json_incref(request);
 out:
     json_decref(actor);
+    json_decref(request);
+    return r;
+}
+
+int gov_hold_create(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json_t *requester,
+                    const json_t *session, const char *kind, const char *command,
+                    const json_t *rule, json_t **out)
+{
+    static const char manager[] = "{\"by\": \"manager\", \"count\": 1}";
+    char rid[32];
+    const json_t *approval = json_object_get(rule, "approval");
+    json_t *deflt = NULL, *target = NULL, *approvers = NULL, *request = NULL;
+    json_int_t now = gov_now(), timeout = json_integer_value(json_object_get(rule, "timeout"));
+    const char *reason = jstr(rule, "reason");
+    int r;
+
+    *out = NULL;
+    if (timeout < GOV_HOLD_TIMEOUT_MIN || timeout > GOV_HOLD_TIMEOUT_MAX)
+        timeout = GOV_HOLD_TIMEOUT;
+    if (!approval)
+        approval = deflt = json_loads(manager, 0, NULL);
+    if (store_json_get(vd->store, txn, STORE_TARGETS, jstr(session, "target"), &target) != 0)
+        target = NULL;
+    if ((r = approvers_for(vd, rq, txn, requester, approval, target, &approvers)) != 0 ||
+        (r = gov_id_next(vd, txn, "r", rid, sizeof(rid))) != 0)
+        goto out;
+    request = json_pack(
+        "{s:s,s:s,s:O,s:O,s:O,s:s,s:s,s:I,s:s,s:s,s:n,s:O,s:O,s:[],s:n,s:I,s:I,"
+        "s:n,s:n}",
+        "id", rid, "kind", "command", "requester", json_object_get(requester, "id"), "account",
+        json_object_get(session, "account"), "session", json_object_get(session, "id"),
+        "command_kind", kind, "command", command, "duration", (json_int_t)0, "reason",
+        reason && *reason ? reason : "this command needs approval", "state", "pending", "role",
+        "approval", approval, "approvers", approvers, "approvals", "denial", "created_at", now,
+        "decide_by", now + timeout, "decided_at", "grant");
+    if (!request) {
+        r = -ERR_NOMEM;
+        goto out;
+    }
+    if ((r = request_save(vd, txn, request, STORE_CREATE)) != 0 ||
+        (r = req_audit(vd, rq, txn, jstr(session, "account"),
+                       json_pack("{s:s,s:s,s:O,s:O,s:s,s:s}", "change", "request.hold", "request",
+                                 rid, "requester", json_object_get(requester, "id"), "session",
+                                 json_object_get(session, "id"), "kind", kind, "command",
+                                 command))) != 0)
+        goto out;
+    gov_schedule(rq, now + timeout, "request", rid);
+    gov_emit(rq, "request.created",
+             json_pack("{s:s,s:s,s:O,s:O,s:O,s:s}", "request", rid, "kind", "command", "requester",
+                       json_object_get(requester, "id"), "account",
+                       json_object_get(session, "account"), "approvers", approvers, "command",
+                       command));
+    *out = json_incref(request);
+out:
+    json_decref(deflt);
+    json_decref(target);
+    json_decref(approvers);
+    json_decref(request);
+    return r;
+}
+
+int gov_hold_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
+                    const char *why)
+{
+    json_t *request = NULL;
+    int r = store_json_get(vd->store, txn, STORE_REQUESTS, id, &request);
+
+    if (r == -ERR_NOT_FOUND)
+        return 0;
+    if (r == 0 && str_eq(json_object_get(request, "state"), "pending")) {
+        json_object_set_new(request, "state", json_string("cancelled"));
+        json_object_set_new(request, "decided_at", json_integer(gov_now()));
+        if ((r = request_save(vd, txn, request, STORE_UPDATE)) == 0 &&
+            (r = req_audit(vd, rq, txn, jstr(request, "account"),
+                           json_pack("{s:s,s:s,s:s}", "change", "request.cancel", "request", id,
+                                     "why", why))) == 0)
+            emit_decided(rq, request);
+    }
     json_decref(request);
     return r;
 }
@@ -603,7 +701,7 @@ static int op_breakglass(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     /* Break-glass skips approval, not segregation of duties. */
     if ((r = gov_sod_guard_account(vd, rq, txn, actor, account)) != 0 ||
         (r = gov_grant_create(vd, rq, txn, jstr(actor, "id"), account, duration, "break-glass",
-                              NULL, json_is_true(json_object_get(ent, "file_transfer")), &g)) != 0)
+                              NULL, ent, &g)) != 0)
         goto out;
     json_object_set_new(g, "reason", json_string(reason));
     if ((r = store_json_put(vd->store, txn, STORE_GRANTS, jstr(g, "id"), g, STORE_UPDATE)) != 0 ||
@@ -803,20 +901,20 @@ int gov_authorize(struct vaultd *vd, MDB_txn *txn, const char *fp, const char *i
         json_array_foreach(grants, i, x) if (json_integer_value(json_object_get(x, "expires_at")) >
                                              json_integer_value(json_object_get(g, "expires_at")))
             g = x;
-        *decision =
-            json_pack("{s:b,s:s,s:s,s:s,s:O,s:O,s:O,s:O}", "allow", 1, "identity", ident, "account",
-                      account, "via", "grant", "grant", json_object_get(g, "id"), "expires_at",
-                      json_object_get(g, "expires_at"), "file_transfer",
-                      json_object_get(g, "file_transfer"), "kind", json_object_get(g, "kind"));
+        *decision = json_pack(
+            "{s:b,s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O?}", "allow", 1, "identity", ident, "account",
+            account, "via", "grant", "grant", json_object_get(g, "id"), "expires_at",
+            json_object_get(g, "expires_at"), "file_transfer", json_object_get(g, "file_transfer"),
+            "kind", json_object_get(g, "kind"), "policy", json_object_get(g, "policy"));
         goto out;
     }
     if ((r = gov_roles_of(vd, txn, identity, &roles)) != 0)
         goto out;
     if (gov_entitlement_find(roles, account, 0, "standing", &role, &ent, why, sizeof(why)) == 0) {
-        *decision =
-            json_pack("{s:b,s:s,s:s,s:s,s:n,s:n,s:O,s:O}", "allow", 1, "identity", ident, "account",
-                      account, "via", "standing", "grant", "expires_at", "file_transfer",
-                      json_object_get(ent, "file_transfer"), "role", json_object_get(role, "name"));
+        *decision = json_pack("{s:b,s:s,s:s,s:s,s:n,s:n,s:O,s:O,s:o}", "allow", 1, "identity",
+                              ident, "account", account, "via", "standing", "grant", "expires_at",
+                              "file_transfer", json_object_get(ent, "file_transfer"), "role",
+                              json_object_get(role, "name"), "policy", gov_policy_of(ent));
         goto out;
     }
     if (had_grant(vd, txn, ident, account)) {

@@ -224,38 +224,98 @@ static json_t *session_new(const char *id, const struct open_args *oa, const jso
     json_object_set_new(s, "kill_requested_at", json_null());
     json_object_set_new(s, "kill_requested_by", json_null());
     json_object_set_new(s, "kill_reason", json_null());
+    json_object_set(s, "policy", or_null(json_object_get(decision, "policy")));
+    json_object_set_new(s, "hold", json_null());
     return s;
+}
+
+static void session_end(json_t *s, const char *reason, json_int_t now)
+{
+    json_object_set_new(s, "state", json_string("closed"));
+    json_object_set_new(s, "ended_at", json_integer(now));
+    json_object_set_new(s, "end_reason", json_string(reason));
+}
+
+/* The session record ended (closed) with `reason`, stored. */
+static int session_store_end(struct vaultd *vd, MDB_txn *txn, json_t *sess, const char *reason)
+{
+    session_end(sess, reason, gov_now());
+    return store_json_put(vd->store, txn, STORE_SESSIONS, jstr(sess, "id"), sess, STORE_UPDATE);
+}
+
+/*
+ * An exec or subsystem that the policy holds: the session is recorded as
+ * "held" (no credential yet) with a command request an approver decides;
+ * the broker waits for request.decided and asks session.resume.
+ */
+static int hold(struct vaultd *vd, struct req *rq, MDB_txn *txn, const struct open_args *oa,
+                const json_t *decision, const json_t *acct, const json_t *rule)
+{
+    json_t *sess = NULL, *requester = NULL, *request = NULL, *detail;
+    const char *ident = jstr(decision, "identity");
+    char sid[32];
+    int r;
+
+    if ((r = gov_id_next(vd, txn, "s", sid, sizeof(sid))) != 0 ||
+        (r = gov_load(vd, rq, txn, STORE_IDENTITIES, "identity", ident, &requester)) != 0)
+        goto out;
+    sess = session_new(sid, oa, decision, acct, gov_now());
+    json_object_set_new(sess, "state", json_string("held"));
+    if ((r = gov_hold_create(vd, rq, txn, requester, sess, oa->kind, oa->command, rule,
+                             &request)) != 0)
+        goto out;
+    json_object_set(sess, "hold", json_object_get(request, "id"));
+    detail = open_detail(oa, ident);
+    json_object_set_new(detail, "session", json_string(sid));
+    json_object_set(detail, "hold", json_object_get(request, "id"));
+    if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, sid, sess, STORE_CREATE)) != 0 ||
+        (r = req_audit(vd, rq, txn, oa->account, detail)) != 0)
+        goto out;
+    rq->result = json_pack(
+        "{s:b,s:s,s:s,s:s,s:{s:O,s:O,s:O,s:O}}", "allow", 1, "session", sid, "identity", ident,
+        "account", oa->account, "hold", "request", json_object_get(request, "id"), "approvers",
+        json_object_get(request, "approvers"), "expires_at", json_object_get(request, "decide_by"),
+        "reason", json_object_get(request, "reason"));
+out:
+    json_decref(sess);
+    json_decref(requester);
+    json_decref(request);
+    return r;
 }
 
 /*
  * The broker's only way to a credential: vaultd itself asks governance
  * (gov_authorize) whether the key's identity may open the account now, and
- * releases the current password only then.  Like secret.get, the release is
- * audited in this request's txn and answered only after the batch commit
- * (audit-or-deny).  Refusals are answers ({"allow": false}), audited as
- * "refused".
+ * applies the entitlement's command policy to an exec or subsystem (deny,
+ * hold for approval, allow); it releases the current password only then.
+ * Like secret.get, the release is audited in this request's txn and
+ * answered only after the batch commit (audit-or-deny).  Refusals are
+ * answers ({"allow": false}), audited as "refused".
+ *
+ * `held` is the session record of a held command being resumed (its
+ * request approved), or NULL for a new session.
  */
-static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+static int open_session(struct vaultd *vd, struct req *rq, MDB_txn *txn, const struct open_args *oa,
+                        json_t *held)
 {
-    struct open_args oa;
     json_t *decision = NULL, *acct = NULL, *target = NULL, *sess = NULL, *value = NULL, *res = NULL;
     json_t *detail;
     struct secbuf *plain = NULL, *sk = NULL;
     const char *ident, *tname, *hostkey, *akind, *why;
+    const json_t *rule = NULL;
     unsigned char pub[32];
-    char sid[32], msg[400], agent_path[256];
+    char sid[32], msg[GOV_COMMAND_MAX + 400], agent_path[256];
     bool is_key;
+    enum gov_cmd_action action;
     json_int_t v, now = gov_now();
     int r;
 
-    if ((r = open_args_get(rq, &oa)) != 0)
-        goto out;
-    if ((r = gov_authorize(vd, txn, oa.fp, NULL, oa.account, &decision)) != 0) {
-        req_fail(rq, r, "cannot decide on %s", oa.account);
+    if ((r = gov_authorize(vd, txn, oa->fp, NULL, oa->account, &decision)) != 0) {
+        req_fail(rq, r, "cannot decide on %s", oa->account);
         goto out;
     }
     if (!json_is_true(json_object_get(decision, "allow"))) {
-        r = refuse(vd, rq, txn, &oa, decision);
+        r = refuse(vd, rq, txn, oa, decision);
         decision = NULL;
         goto out;
     }
@@ -264,7 +324,7 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_INTERNAL;
         goto out;
     }
-    if ((r = gov_load(vd, rq, txn, STORE_ACCOUNTS, "account", oa.account, &acct)) != 0 ||
+    if ((r = gov_load(vd, rq, txn, STORE_ACCOUNTS, "account", oa->account, &acct)) != 0 ||
         (r = gov_load(vd, rq, txn, STORE_TARGETS, "target", jstr(acct, "target"), &target)) != 0)
         goto out;
     tname = jstr(acct, "target"); /* the key target was loaded by: never NULL here */
@@ -276,59 +336,89 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                  "target %s has no pinned host key; set it with custos target update %s "
                  "--hostkey SHA256:...",
                  tname, tname);
-        r = refuse(vd, rq, txn, &oa, deny_new(ident, "no_hostkey", msg));
+        r = refuse(vd, rq, txn, oa, deny_new(ident, "no_hostkey", msg));
         goto out;
     }
     is_key = akind && strcmp(akind, "ssh-key") == 0;
     if (!is_key && (!akind || strcmp(akind, "password") != 0)) {
-        req_fail(rq, -ERR_CORRUPT, "account %s has an unknown kind", oa.account);
+        req_fail(rq, -ERR_CORRUPT, "account %s has an unknown kind", oa->account);
         r = -ERR_CORRUPT;
         goto out;
     }
     if (!json_is_integer(json_object_get(acct, "current"))) {
-        snprintf(msg, sizeof(msg), "account %s has no current secret in the vault", oa.account);
-        r = refuse(vd, rq, txn, &oa, deny_new(ident, "no_credential", msg));
+        snprintf(msg, sizeof(msg), "account %s has no current secret in the vault", oa->account);
+        r = refuse(vd, rq, txn, oa, deny_new(ident, "no_credential", msg));
         goto out;
     }
+    if (!held && strcmp(oa->kind, "shell") != 0) {
+        action = gov_command_decide(json_object_get(decision, "policy"), oa->kind,
+                                    oa->command ? oa->command : "", &rule);
+        if (action == GOV_CMD_DENY) {
+            snprintf(msg, sizeof(msg), "%s \"%s\" is not allowed on %s: %s",
+                     strcmp(oa->kind, "exec") == 0 ? "command" : "subsystem", oa->command,
+                     oa->account,
+                     jstr(rule, "reason") && *jstr(rule, "reason")
+                         ? jstr(rule, "reason")
+                         : (rule ? "a rule of your entitlement denies it"
+                                 : "your entitlement allows only listed commands"));
+            r = refuse(vd, rq, txn, oa, deny_new(ident, "command_denied", msg));
+            goto out;
+        }
+        if (action == GOV_CMD_HOLD) {
+            r = hold(vd, rq, txn, oa, decision, acct, rule);
+            goto out;
+        }
+    }
     v = json_integer_value(json_object_get(acct, "current"));
-    if ((r = store_value_get(vd->store, txn, vd->dek, oa.account, (uint32_t)v, &plain)) != 0) {
+    if ((r = store_value_get(vd->store, txn, vd->dek, oa->account, (uint32_t)v, &plain)) != 0) {
         if (r == -ERR_TAMPERED)
-            log_err("account=%s version=%lld: sealed value fails authentication", oa.account,
+            log_err("account=%s version=%lld: sealed value fails authentication", oa->account,
                     (long long)v);
-        req_fail(rq, r, "secret %s version %lld cannot be opened", oa.account, (long long)v);
+        req_fail(rq, r, "secret %s version %lld cannot be opened", oa->account, (long long)v);
         goto out;
     }
     if (is_key) {
         /* The key stays here: the broker gets an agent socket that signs with it. */
         r = agent_key_parse(secbuf_cdata(plain), secbuf_len(plain), &sk, pub, &why);
         if (r == -ERR_NOMEM) {
-            req_fail(rq, r, "cannot parse the key of %s", oa.account);
+            req_fail(rq, r, "cannot parse the key of %s", oa->account);
             goto out;
         }
         if (r != 0) {
-            snprintf(msg, sizeof(msg), "the key of account %s cannot be used: %s", oa.account,
+            snprintf(msg, sizeof(msg), "the key of account %s cannot be used: %s", oa->account,
                      why ? why : "unknown error");
-            r = refuse(vd, rq, txn, &oa, deny_new(ident, "key_unusable", msg));
+            r = refuse(vd, rq, txn, oa, deny_new(ident, "key_unusable", msg));
             goto out;
         }
     } else if (!(value = json_stringn(secbuf_cdata(plain), secbuf_len(plain)))) {
-        req_fail(rq, -ERR_CORRUPT, "secret %s is not valid UTF-8", oa.account);
+        req_fail(rq, -ERR_CORRUPT, "secret %s is not valid UTF-8", oa->account);
         r = -ERR_CORRUPT;
         goto out;
     }
-    if ((r = gov_id_next(vd, txn, "s", sid, sizeof(sid))) != 0)
+    if (held) {
+        snprintf(sid, sizeof(sid), "%s", jstr(held, "id"));
+        sess = json_incref(held);
+        json_object_set_new(sess, "state", json_string("live"));
+        json_object_set(sess, "policy", or_null(json_object_get(decision, "policy")));
+        json_object_set(sess, "expires_at", or_null(json_object_get(decision, "expires_at")));
+    } else {
+        if ((r = gov_id_next(vd, txn, "s", sid, sizeof(sid))) != 0)
+            goto out;
+        sess = session_new(sid, oa, decision, acct, now);
+    }
+    if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, sid, sess,
+                            held ? STORE_UPDATE : STORE_CREATE)) != 0 ||
+        (r = usage_touch(vd, rq, txn, ident, oa->account, now)) != 0)
         goto out;
-    sess = session_new(sid, &oa, decision, acct, now);
-    if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, sid, sess, STORE_CREATE)) != 0 ||
-        (r = usage_touch(vd, rq, txn, ident, oa.account, now)) != 0)
-        goto out;
-    detail = open_detail(&oa, ident);
+    detail = open_detail(oa, ident);
     json_object_set_new(detail, "session", json_string(sid));
     json_object_set(detail, "grant", or_null(json_object_get(decision, "grant")));
     json_object_set(detail, "via", or_null(json_object_get(decision, "via")));
     json_object_set_new(detail, "version", json_integer(v));
     json_object_set_new(detail, "credential", json_string(is_key ? "agent" : "password"));
-    if ((r = req_audit(vd, rq, txn, oa.account, detail)) != 0)
+    if (held)
+        json_object_set(detail, "approved", json_object_get(held, "hold"));
+    if ((r = req_audit(vd, rq, txn, oa->account, detail)) != 0)
         goto out;
     /*
      * Last, so nothing after it can fail in this handler.  Should the batch
@@ -336,19 +426,20 @@ static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
      * goes after AGENT_IDLE_MS.
      */
     if (is_key) {
-        r = agent_start(vd, sid, oa.account, rq->principal, rq->uid, sk, pub, agent_path,
+        r = agent_start(vd, sid, oa->account, rq->principal, rq->uid, sk, pub, agent_path,
                         sizeof(agent_path));
         sk = NULL; /* stolen */
         if (r != 0) {
-            req_fail(rq, r, "cannot serve an agent socket for %s", oa.account);
+            req_fail(rq, r, "cannot serve an agent socket for %s", oa->account);
             goto out;
         }
     }
-    res = json_pack("{s:b,s:s,s:s,s:s,s:O?,s:O?,s:O?,s:O,s:{s:s,s:O?,s:O?,s:s},s:{s:s}}", "allow",
-                    1, "session", sid, "identity", ident, "account", oa.account, "grant",
+    res = json_pack("{s:b,s:s,s:s,s:s,s:O?,s:O?,s:O?,s:O,s:O?,s:{s:s,s:O?,s:O?,s:s},s:{s:s}}",
+                    "allow", 1, "session", sid, "identity", ident, "account", oa->account, "grant",
                     json_object_get(decision, "grant"), "via", json_object_get(decision, "via"),
                     "expires_at", json_object_get(decision, "expires_at"), "file_transfer",
-                    json_object_get(sess, "file_transfer"), "target", "name", tname, "host",
+                    json_object_get(sess, "file_transfer"), "policy",
+                    json_object_get(decision, "policy"), "target", "name", tname, "host",
                     json_object_get(target, "host"), "port", json_object_get(target, "port"),
                     "hostkey", hostkey, "credential", "kind", is_key ? "agent" : "password");
     if (res && is_key) {
@@ -371,11 +462,21 @@ out:
     secbuf_free(plain);
     secbuf_free(sk);
     sodium_memzero(pub, sizeof(pub));
-    json_decref(oa.client);
     json_decref(decision);
     json_decref(acct);
     json_decref(target);
     json_decref(sess);
+    return r;
+}
+
+static int op_session_open(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    struct open_args oa;
+    int r;
+
+    if ((r = open_args_get(rq, &oa)) == 0)
+        r = open_session(vd, rq, txn, &oa, NULL);
+    json_decref(oa.client);
     return r;
 }
 
@@ -401,13 +502,6 @@ static int stat_arg(struct req *rq, json_t *s, const char *key, unsigned long lo
     return r;
 }
 
-static void session_end(json_t *s, const char *reason, json_int_t now)
-{
-    json_object_set_new(s, "state", json_string("closed"));
-    json_object_set_new(s, "ended_at", json_integer(now));
-    json_object_set_new(s, "end_reason", json_string(reason));
-}
-
 static int op_session_close(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     const char *id, *reason, *sig = NULL;
@@ -418,7 +512,7 @@ static int op_session_close(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = text_arg(rq, "reason", true, SESSION_REASON_MAX, &reason)) != 0 ||
         (r = text_arg(rq, "signal", false, 32, &sig)) != 0)
         goto out;
-    if (!str_eq(json_object_get(s, "state"), "live")) {
+    if (str_eq(json_object_get(s, "state"), "closed")) {
         rq->result = json_incref(s); /* closed already: the broker may retry after a crash */
         goto out;
     }
@@ -428,6 +522,9 @@ static int op_session_close(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     if (sig)
         json_object_set_new(s, "signal", json_string(sig));
+    if (json_is_string(json_object_get(s, "hold")) &&
+        (r = gov_hold_cancel(vd, rq, txn, jstr(s, "hold"), "the session ended")) != 0)
+        goto out;
     session_end(s, reason, gov_now());
     if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, id, s, STORE_UPDATE)) != 0 ||
         (r = req_audit(vd, rq, txn, jstr(s, "account"),
@@ -481,8 +578,9 @@ static int op_session_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = arg_str(rq, "identity", false, &identity)) != 0 ||
         (r = arg_str(rq, "account", false, &account)) != 0)
         goto out;
-    if (state && strcmp(state, "live") != 0 && strcmp(state, "closed") != 0) {
-        req_fail(rq, -ERR_INVAL, "\"state\" must be live or closed");
+    if (state && strcmp(state, "live") != 0 && strcmp(state, "held") != 0 &&
+        strcmp(state, "closed") != 0) {
+        req_fail(rq, -ERR_INVAL, "\"state\" must be live, held or closed");
         r = -ERR_INVAL;
         goto out;
     }
@@ -592,9 +690,13 @@ static int op_session_reset(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     json_array_foreach(all, i, s)
     {
-        if (!str_eq(json_object_get(s, "state"), "live") ||
+        if ((!str_eq(json_object_get(s, "state"), "live") &&
+             !str_eq(json_object_get(s, "state"), "held")) ||
             !str_eq(json_object_get(s, "broker"), broker))
             continue;
+        if (json_is_string(json_object_get(s, "hold")) &&
+            (r = gov_hold_cancel(vd, rq, txn, jstr(s, "hold"), "the broker restarted")) != 0)
+            goto out;
         session_end(s, "broker restarted", now);
         if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, jstr(s, "id"), s, STORE_UPDATE)) !=
             0)
@@ -613,9 +715,166 @@ out:
     return r;
 }
 
+/* The decided hold request of a session, loaded. */
+static int hold_request(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json_t *s,
+                        json_t **out)
+{
+    if (!json_is_string(json_object_get(s, "hold"))) {
+        req_fail(rq, -ERR_STATE, "session %s holds no command", jstr(s, "id"));
+        return -ERR_STATE;
+    }
+    return gov_load(vd, rq, txn, STORE_REQUESTS, "request", jstr(s, "hold"), out);
+}
+
+/* "denied by bob: not now", "not approved within the time allowed", "cancelled". */
+static void hold_outcome(const json_t *request, char *out, size_t len)
+{
+    const json_t *d = json_object_get(request, "denial");
+    const char *st = jstr(request, "state");
+
+    if (str_eq(json_object_get(request, "state"), "denied"))
+        snprintf(out, len, "denied by %s: %s", jstr(d, "by") ?: "an approver",
+                 jstr(d, "comment") ?: "");
+    else if (str_eq(json_object_get(request, "state"), "expired"))
+        snprintf(out, len, "not approved within the time allowed");
+    else
+        snprintf(out, len, "%s", st ? st : "not approved");
+}
+
+/*
+ * A held exec or subsystem whose request an approver decided: approved, the
+ * session opens as session.open would (authorization asked again, the
+ * credential released now); denied, expired or cancelled, it is closed and
+ * the answer says why.  Still pending: {"held": true}.
+ */
+static int op_session_resume(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    struct open_args oa;
+    const char *id;
+    json_t *s = NULL, *request = NULL;
+    char why[600], msg[700];
+    int r;
+
+    if ((r = session_load(vd, rq, txn, &id, &s)) != 0 ||
+        (r = hold_request(vd, rq, txn, s, &request)) != 0)
+        goto out;
+    if (!str_eq(json_object_get(s, "state"), "held")) {
+        req_fail(rq, -ERR_STATE, "session %s is %s, not held", id, jstr(s, "state") ?: "unknown");
+        r = -ERR_STATE;
+        goto out;
+    }
+    if (str_eq(json_object_get(request, "state"), "pending")) {
+        rq->result = json_pack("{s:b,s:b,s:s,s:O}", "allow", 0, "held", 1, "session", id, "request",
+                               json_object_get(request, "id"));
+        goto out;
+    }
+    memset(&oa, 0, sizeof(oa));
+    oa.fp = jstr(s, "fp");
+    oa.account = jstr(s, "account");
+    oa.broker = jstr(s, "broker");
+    oa.kind = jstr(s, "kind");
+    oa.command = jstr(s, "command");
+    oa.client = json_object_get(s, "client");
+    if (!oa.fp || !oa.account || !oa.kind) {
+        req_fail(rq, -ERR_CORRUPT, "session %s is incomplete", id);
+        r = -ERR_CORRUPT;
+        goto out;
+    }
+    if (!str_eq(json_object_get(request, "state"), "approved")) {
+        hold_outcome(request, why, sizeof(why));
+        snprintf(msg, sizeof(msg), "\"%s\" on %s was %s", oa.command ? oa.command : "", oa.account,
+                 why);
+        if ((r = session_store_end(vd, txn, s, msg)) == 0)
+            r = refuse(vd, rq, txn, &oa,
+                       deny_new(jstr(s, "identity"),
+                                str_eq(json_object_get(request, "state"), "denied")
+                                    ? "command_denied"
+                                    : "command_not_approved",
+                                msg));
+        goto out;
+    }
+    r = open_session(vd, rq, txn, &oa, s);
+    if (r == 0 && !json_is_true(json_object_get(rq->result, "allow")))
+        r = session_store_end(vd, txn, s, jstr(rq->result, "message") ?: "refused");
+out:
+    json_decref(s);
+    json_decref(request);
+    return r;
+}
+
+/*
+ * A command line typed in a live shell that the broker's copy of the policy
+ * does not simply allow (best effort: the broker sees keystrokes, not what
+ * the shell runs).  vaultd decides again from the session's policy, audits
+ * the line, and for a hold files a command request.  {"cancel": REQUEST}
+ * instead withdraws a pending hold of this session (the admin pressed ^C).
+ */
+static int op_session_command(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *id, *command = NULL, *cancel = NULL;
+    json_t *s = NULL, *requester = NULL, *request = NULL;
+    const json_t *rule = NULL;
+    enum gov_cmd_action action;
+    int r;
+
+    if ((r = session_load(vd, rq, txn, &id, &s)) != 0 ||
+        (r = text_arg(rq, "command", false, SESSION_COMMAND_MAX, &command)) != 0 ||
+        (r = text_arg(rq, "cancel", false, 64, &cancel)) != 0)
+        goto out;
+    if (!str_eq(json_object_get(s, "state"), "live")) {
+        req_fail(rq, -ERR_STATE, "session %s is %s, not live", id, jstr(s, "state") ?: "unknown");
+        r = -ERR_STATE;
+        goto out;
+    }
+    if (cancel) {
+        if (!str_eq(json_object_get(s, "hold"), cancel)) {
+            req_fail(rq, -ERR_INVAL, "request %s is not a hold of session %s", cancel, id);
+            r = -ERR_INVAL;
+            goto out;
+        }
+        if ((r = gov_hold_cancel(vd, rq, txn, cancel, "cancelled by the admin")) == 0)
+            rq->result = json_pack("{s:s,s:s}", "session", id, "cancelled", cancel);
+        goto out;
+    }
+    if (!command) {
+        req_fail(rq, -ERR_INVAL, "\"command\" or \"cancel\" is required");
+        r = -ERR_INVAL;
+        goto out;
+    }
+    action = gov_command_decide(json_object_get(s, "policy"), "exec", command, &rule);
+    if ((r = req_audit(vd, rq, txn, jstr(s, "account"),
+                       json_pack("{s:s,s:O,s:s,s:s}", "session", id, "identity",
+                                 json_object_get(s, "identity"), "command", command, "action",
+                                 gov_cmd_action_name(action)))) != 0)
+        goto out;
+    if (action == GOV_CMD_HOLD) {
+        if ((r = gov_load(vd, rq, txn, STORE_IDENTITIES, "identity", jstr(s, "identity"),
+                          &requester)) != 0 ||
+            (r = gov_hold_create(vd, rq, txn, requester, s, "shell", command, rule, &request)) != 0)
+            goto out;
+        json_object_set(s, "hold", json_object_get(request, "id"));
+        if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, id, s, STORE_UPDATE)) != 0)
+            goto out;
+    }
+    rq->result = json_pack("{s:s,s:s,s:O?}", "session", id, "action", gov_cmd_action_name(action),
+                           "reason", json_object_get(rule, "reason"));
+    if (request) {
+        json_object_set(rq->result, "request", json_object_get(request, "id"));
+        json_object_set(rq->result, "approvers", json_object_get(request, "approvers"));
+        json_object_set(rq->result, "expires_at", json_object_get(request, "decide_by"));
+    }
+out:
+    json_decref(s);
+    json_decref(requester);
+    json_decref(request);
+    return r;
+}
+
 /* session.list/get need audit or gov: the table asks for no bits and the handler checks. */
 const struct op ops_session[] = {
     {"session.open", SCOPE(BROKER), ST_UNSEALED, OP_WRITE, op_session_open, NULL},
+    {"session.resume", SCOPE(BROKER), ST_UNSEALED, OP_WRITE, op_session_resume, NULL},
+    {"session.command", SCOPE(BROKER), ST_UNSEALED, OP_WRITE, op_session_command, NULL},
     {"session.close", SCOPE(BROKER), ST_UNSEALED, OP_WRITE, op_session_close, NULL},
     {"session.reset", SCOPE(BROKER), ST_UNSEALED, OP_WRITE, op_session_reset, NULL},
     {"session.kill", SCOPE(GOV), ST_UNSEALED, OP_WRITE, op_session_kill, NULL},

@@ -11,8 +11,12 @@ static const char *const identity_keys[] = {
     "totp", "state", "state_at", "lifecycle",  "roles", "source",  META_KEYS, NULL};
 static const char *const role_keys[] = {"name",         "description", "kind", "owner",
                                         "entitlements", META_KEYS,     NULL};
-static const char *const ent_keys[] = {"account",     "max_duration",  "approval",
-                                       "break_glass", "file_transfer", NULL};
+static const char *const ent_keys[] = {"account",          "max_duration",  "approval",
+                                       "break_glass",      "file_transfer", "commands",
+                                       "commands_default", "forwarding",    NULL};
+static const char *const cmd_rule_keys[] = {"exec",    "subsystem", "action", "reason",
+                                            "timeout", "approval",  NULL};
+static const char *const cmd_actions[] = {"allow", "deny", "hold", NULL};
 static const char *const approval_keys[] = {"by", "count", "group", NULL};
 static const char *const rule_keys[] = {"name", "match", "roles", META_KEYS, NULL};
 static const char *const match_keys[] = {"department", "title", "email", "manager", "group", NULL};
@@ -395,6 +399,105 @@ static int check_approval(json_t *ent, const char *w, char *why, size_t whylen)
     return 0;
 }
 
+/* A pattern of printable ASCII (no control characters), 1..max bytes. */
+static bool printable_pattern(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > max)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+static int check_command_rule(json_t *rule, const char *ew, size_t j, char *why, size_t whylen)
+{
+    const char *exec = gov_json_str(rule, "exec"), *sub = gov_json_str(rule, "subsystem");
+    const json_t *t;
+    char w[96];
+    int r;
+
+    snprintf(w, sizeof(w), "%s.commands[%zu]", ew, j);
+    if ((r = known_keys(rule, cmd_rule_keys, w, why, whylen)) != 0)
+        return r;
+    if (!!json_object_get(rule, "exec") + !!json_object_get(rule, "subsystem") != 1 ||
+        !printable_pattern(exec ? exec : sub, GOV_COMMAND_MAX)) {
+        gov_why(why, whylen,
+                "%s needs exactly one of \"exec\" or \"subsystem\": a pattern of 1..%u "
+                "printable characters",
+                w, GOV_COMMAND_MAX);
+        return -ERR_INVAL;
+    }
+    if ((r = enum_value(rule, "action", NULL, cmd_actions, w, why, whylen)) != 0 ||
+        (r = opt_text(rule, "reason", NULL, w, why, whylen)) != 0)
+        return r;
+    t = json_object_get(rule, "timeout");
+    if (strcmp(gov_json_str(rule, "action"), "hold") != 0) {
+        if (t || json_object_get(rule, "approval")) {
+            gov_why(why, whylen, "%s: timeout and approval are only for action hold", w);
+            return -ERR_INVAL;
+        }
+        return 0;
+    }
+    if (!t && json_object_set_new(rule, "timeout", json_integer(GOV_HOLD_TIMEOUT)) != 0)
+        return -ERR_NOMEM;
+    t = json_object_get(rule, "timeout");
+    if (!json_is_integer(t) || json_integer_value(t) < GOV_HOLD_TIMEOUT_MIN ||
+        json_integer_value(t) > GOV_HOLD_TIMEOUT_MAX) {
+        gov_why(why, whylen, "%s.timeout must be %u..%u seconds", w, GOV_HOLD_TIMEOUT_MIN,
+                GOV_HOLD_TIMEOUT_MAX);
+        return -ERR_INVAL;
+    }
+    if (!json_object_get(rule, "approval"))
+        return 0; /* the entitlement's approval (manager when it needs none) */
+    strncat(w, ".approval", sizeof(w) - strlen(w) - 1);
+    if ((r = check_approval(rule, w, why, whylen)) != 0)
+        return r;
+    if (strcmp(gov_json_str(json_object_get(rule, "approval"), "by"), "none") == 0) {
+        gov_why(why, whylen, "%s.by none makes no sense for a hold; use action allow", w);
+        return -ERR_INVAL;
+    }
+    return 0;
+}
+
+/* commands, commands_default and forwarding (docs/governance.md, "Command policy"). */
+static int check_policy(json_t *ent, const char *w, char *why, size_t whylen)
+{
+    json_t *cmds = json_object_get(ent, "commands"), *fw, *v;
+    size_t j;
+    int r;
+
+    if (!cmds && json_object_set_new(ent, "commands", cmds = json_array()) != 0)
+        return -ERR_NOMEM;
+    if (!json_is_array(cmds) || json_array_size(cmds) > GOV_LIST_MAX) {
+        gov_why(why, whylen, "%s.commands must be an array of at most %u rules", w, GOV_LIST_MAX);
+        return -ERR_INVAL;
+    }
+    json_array_foreach(cmds, j,
+                       v) if ((r = check_command_rule(v, w, j, why, whylen)) != 0) return r;
+    if ((r = enum_value(ent, "commands_default", "allow", cmd_actions, w, why, whylen)) != 0)
+        return r;
+    fw = json_object_get(ent, "forwarding");
+    if (!fw && json_object_set_new(ent, "forwarding", fw = json_array()) != 0)
+        return -ERR_NOMEM;
+    if (!json_is_array(fw) || json_array_size(fw) > GOV_LIST_MAX) {
+        gov_why(why, whylen, "%s.forwarding must be an array of at most %u HOST:PORT patterns", w,
+                GOV_LIST_MAX);
+        return -ERR_INVAL;
+    }
+    json_array_foreach(fw, j, v)
+    {
+        const char *p = json_string_value(v);
+        if (!printable_pattern(p, 300) || !strchr(p, ':') || strchr(p, ' ')) {
+            gov_why(why, whylen, "%s.forwarding[%zu] must be a pattern HOST:PORT", w, j);
+            return -ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
 static int check_entitlement(json_t *ent, size_t i, char *why, size_t whylen)
 {
     char w[64];
@@ -409,7 +512,8 @@ static int check_entitlement(json_t *ent, size_t i, char *why, size_t whylen)
     }
     if ((r = opt_duration(ent, "max_duration", w, why, whylen)) != 0 ||
         (r = opt_bool(ent, "break_glass", w, why, whylen)) != 0 ||
-        (r = opt_bool(ent, "file_transfer", w, why, whylen)) != 0)
+        (r = opt_bool(ent, "file_transfer", w, why, whylen)) != 0 ||
+        (r = check_policy(ent, w, why, whylen)) != 0)
         return r;
     strncat(w, ".approval", sizeof(w) - strlen(w) - 1);
     return check_approval(ent, w, why, whylen);

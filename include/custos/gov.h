@@ -390,4 +390,40 @@ MUST_CHECK int gov_totp_match(const unsigned char *key, size_t keylen, const cha
  */
 size_t gov_base32_encode(const unsigned char *in, size_t len, char *out, size_t outlen);
 
+/* ---- command and forwarding policy of an entitlement ---- */
+
+#define GOV_COMMAND_MAX 1024u    /* longest exec/subsystem pattern */
+#define GOV_HOLD_TIMEOUT 300u    /* default wait for a held command's approval */
+#define GOV_HOLD_TIMEOUT_MIN 10u /* bounds of a rule's "timeout" */
+#define GOV_HOLD_TIMEOUT_MAX 3600u
+
+enum gov_cmd_action { GOV_CMD_ALLOW, GOV_CMD_DENY, GOV_CMD_HOLD };
+
+/* "allow", "deny" or "hold". */
+const char *gov_cmd_action_name(enum gov_cmd_action a);
+/*
+ * The policy part of an entitlement, as grants and sessions carry it:
+ * {"commands", "commands_default", "forwarding"} (new reference; members
+ * missing from ent are left out).
+ */
+json_t *gov_policy_of(const json_t *ent);
+/*
+ * A command line as rules see it: leading and trailing blanks dropped, each
+ * run of blanks (space, tab) one space.  Truncated to outlen - 1 bytes.
+ */
+void gov_command_normalize(const char *in, char *out, size_t outlen);
+/*
+ * What `policy` says of running `command` (kind "exec" or "subsystem"): the
+ * first rule of that kind whose glob matches the normalized command decides;
+ * none: commands_default (allow when missing).  A NULL policy allows
+ * everything (grants made before policies existed).  *rule (may be NULL) is
+ * the deciding rule, borrowed, or NULL for the default.
+ */
+enum gov_cmd_action gov_command_decide(const json_t *policy, const char *kind, const char *command,
+                                       const json_t **rule);
+/* Can any exec command be refused or held under `policy`?  (Shell lines need checking.) */
+bool gov_policy_filters(const json_t *policy);
+/* Does `policy` allow a direct-tcpip forward to host:port ("HOST:PORT" globs)? */
+bool gov_forward_allowed(const json_t *policy, const char *host, unsigned port);
+
 #endif

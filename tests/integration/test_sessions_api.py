@@ -138,7 +138,7 @@ def test_open_with_grant_list_kill_close():
         assert d["target"] == {"name": "web01", "host": "127.0.0.1", "port": 2201,
                                "hostkey": HOSTKEY}, d
         assert set(d) == {"allow", "session", "identity", "account", "grant", "via", "expires_at",
-                          "file_transfer", "target", "credential"}, d
+                          "file_transfer", "policy", "target", "credential"}, d
         # The release is audited: who, from where, to run what; never the value.
         ok = opens(v, "ok")
         assert len(ok) == 1, ok
