@@ -17,6 +17,7 @@
 
 #include "broker.h"
 #include "custos/client.h"
+#include "custos/gov.h"
 #include "custos/log.h"
 #include "custos/secbuf.h"
 #include "selfmenu.h"
@@ -41,6 +42,7 @@ enum state {
     ST_HANDSHAKE, /* key exchange and admin authentication */
     ST_WAIT_REQ,  /* authenticated; waiting for a channel and shell/exec/subsystem */
     ST_AUTHORIZE, /* asking the vault */
+    ST_HELD,      /* the command waits for an approver (command policy) */
     ST_RESOLVE,   /* target address lookup */
     ST_TCP,       /* TCP connect to the target */
     ST_SSH,       /* key exchange with the target */
@@ -60,6 +62,24 @@ struct carry {
     size_t len, off;
     char data[RELAY_CHUNK];
 };
+
+/* Forwards a session may carry at once (-L, allowed by the entitlement). */
+#define FWD_MAX 16u
+/* How often a held session asks the vault again, should an event be lost. */
+#define HOLD_POLL_MS 5000u
+
+/* A -L forward: the admin's direct-tcpip channel and its twin on the target leg. */
+struct fwd {
+    struct fwd *next;
+    ssh_channel a, t;
+    bool checked, opened, a_eof_sent, t_eof_sent;
+    char host[256];
+    unsigned port;
+    struct carry *a2t, *t2a;
+};
+
+/* What the typed-line filter (shells under a filtering policy) decided at an Enter. */
+enum line_act { LINE_NONE, LINE_DENY, LINE_HOLD };
 
 struct bsess {
     struct bloop *bl;
@@ -128,6 +148,26 @@ struct bsess {
     /* relay */
     struct carry *a2t, *t2a, *t2a_err;
     uint64_t bytes_in, bytes_out;
+
+    /* command policy (the entitlement's, as session.open answered it) */
+    json_t *policy;
+    char hold_req[32];     /* the held exec/subsystem's request, or a held typed line's */
+    time_t hold_until;     /* when the vault expires it */
+    uint64_t hold_poll_ms; /* last session.resume asked while held */
+    bool filter;           /* a shell whose typed lines are checked */
+    char line[GOV_COMMAND_MAX + 1];
+    size_t line_len;
+    bool line_taint; /* edited with keys the broker cannot follow */
+    unsigned esc;    /* inside an escape sequence: 1 after ESC, 2 inside CSI/SS3 */
+    char echo[64];   /* the target's latest output, to tell typed commands from passwords */
+    size_t echo_len;
+    enum line_act line_act; /* set by the filter, acted on after the write */
+    bool line_echoed;       /* the line came back from the target as typed */
+    char line_cmd[GOV_COMMAND_MAX + 1];
+    bool line_waiting; /* a typed line waits for the vault or an approver */
+    char notice[256];  /* told to the admin once the session channel exists */
+    struct fwd *fwds;
+    unsigned n_fwds;
 };
 
 static void pump(struct bsess *s);
@@ -259,6 +299,8 @@ static bool mfa_required(struct bsess *s)
     return req;
 }
 
+static int fwd_open(struct bsess *s, ssh_message msg);
+
 static void totp_prompt(ssh_message msg, const char *instruction)
 {
     const char *prompts[] = {"One-time code: "};
@@ -280,6 +322,18 @@ static int a_message(ssh_session session, ssh_message msg, void *ud)
     json_t *res = NULL;
     bool ok = false;
 
+    if (ssh_message_type(msg) == SSH_REQUEST_CHANNEL_OPEN &&
+        ssh_message_subtype(msg) == SSH_CHANNEL_DIRECT_TCPIP && s->authed)
+        return fwd_open(s, msg);
+    if (ssh_message_type(msg) == SSH_REQUEST_GLOBAL &&
+        ssh_message_subtype(msg) == SSH_GLOBAL_REQUEST_TCPIP_FORWARD) {
+        log_info("session=%llu user=%s remote forward (-R) refused", (unsigned long long)s->id,
+                 s->user);
+        snprintf(s->notice, sizeof(s->notice),
+                 "remote forwarding (-R) is refused: nothing may listen on a target and reach "
+                 "back through the broker");
+        return 1;
+    }
     if (ssh_message_type(msg) != SSH_REQUEST_AUTH ||
         ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE || !s->need_totp)
         return 1; /* default reply: refused */
@@ -527,6 +581,63 @@ static bool is_transfer(const struct bsess *s)
     return false;
 }
 
+/* "bob" or "bob, carol" (at most a line). */
+static void names_of(const json_t *arr, char *out, size_t len)
+{
+    const json_t *v;
+    size_t i, n = 0;
+
+    out[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        int w = snprintf(out + n, len - n, "%s%s", i ? ", " : "", json_string_value(v) ?: "?");
+        if (w < 0 || (size_t)w >= len - n)
+            break;
+        n += (size_t)w;
+    }
+    if (!out[0])
+        snprintf(out, len, "an approver");
+}
+
+/* Tell the admin who must approve what, and by when; `what` is the command as shown. */
+static void tell_hold(struct bsess *s, const char *what, const json_t *hold)
+{
+    char who[256];
+    long long mins = ((long long)s->hold_until - (long long)time(NULL) + 59) / 60;
+
+    names_of(json_object_get(hold, "approvers"), who, sizeof(who));
+    tell(s, "\"%s\" needs approval (%s): request %s waits for %s, up to %lld min", what,
+         json_string_value(json_object_get(hold, "reason")) ?: "policy", s->hold_req, who,
+         mins < 1 ? 1 : mins);
+    tell(s,
+         "approvers run: ssh custos@<this broker> approve %s   (or: custos gov request approve %s)",
+         s->hold_req, s->hold_req);
+}
+
+/* An exec or subsystem the policy holds: wait (ST_HELD) for request.decided. */
+static void enter_hold(struct bsess *s, const json_t *hold)
+{
+    snprintf(s->hold_req, sizeof(s->hold_req), "%s",
+             json_string_value(json_object_get(hold, "request")) ?: "");
+    s->hold_until = (time_t)json_integer_value(json_object_get(hold, "expires_at"));
+    s->hold_poll_ms = now_ms(s);
+    log_info("session=%llu vsession=%s held: request %s", (unsigned long long)s->id, s->vsession,
+             s->hold_req);
+    tell_hold(s, s->command ? s->command : "", hold);
+    set_state(s, ST_HELD);
+}
+
+static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg);
+
+/* Ask whether the held command was decided (after request.decided, or as a backstop). */
+static void resume(struct bsess *s)
+{
+    s->hold_poll_ms = now_ms(s);
+    set_state(s, ST_AUTHORIZE);
+    vlink_call(s->bl->vault, "session.resume", json_pack("{s:s}", "session", s->vsession),
+               on_authorized, s);
+}
+
 static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
 {
     struct bsess *s = ctx;
@@ -545,18 +656,34 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
         pump(s);
         return;
     }
+    if (json_is_true(json_object_get(res, "held"))) {
+        set_state(s, ST_HELD); /* session.resume: the approver has not decided yet */
+        return;
+    }
     snprintf(s->identity, sizeof(s->identity), "%s",
              json_string_value(json_object_get(res, "identity")) ?: "");
     if (!json_is_true(json_object_get(res, "allow"))) {
+        const char *reason = json_string_value(json_object_get(res, "reason"));
+        const char *m = json_string_value(json_object_get(res, "message")) ?: "not authorized";
         char msg[1024];
-        snprintf(msg, sizeof(msg), "access to %s refused: %s", s->user,
-                 json_string_value(json_object_get(res, "message")) ?: "not authorized");
+
+        if (reason && strncmp(reason, "command_", 8) == 0)
+            snprintf(msg, sizeof(msg), "%s", m); /* says which command and why */
+        else
+            snprintf(msg, sizeof(msg), "access to %s refused: %s", s->user, m);
         finish(s, msg);
         pump(s);
         return;
     }
     snprintf(s->vsession, sizeof(s->vsession), "%s",
              json_string_value(json_object_get(res, "session")) ?: "");
+    if (json_is_object(json_object_get(res, "hold"))) {
+        enter_hold(s, json_object_get(res, "hold"));
+        return;
+    }
+    json_decref(s->policy);
+    s->policy = json_incref(json_object_get(res, "policy"));
+    s->filter = s->kind == REQ_SHELL && gov_policy_filters(s->policy);
     if (is_transfer(s) && !json_is_true(json_object_get(res, "file_transfer"))) {
         char msg[1024];
         snprintf(msg, sizeof(msg),
@@ -884,8 +1011,15 @@ static struct carry *carry_get(struct carry **c)
  * and nothing more is read from src until it is gone: the SSH windows are
  * the back-pressure, so memory per direction stays bounded.
  */
+static size_t line_filter(struct bsess *s, const char *d, size_t n);
+static void echo_note(struct bsess *s, const char *d, size_t n);
+
+/* move() flags: admin input checked line by line; target output kept for the echo check. */
+#define MOVE_FILTER 1u
+#define MOVE_ECHO 2u
+
 static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst, int dst_err,
-                 struct carry **cp, uint64_t *counter)
+                 struct carry **cp, uint64_t *counter, unsigned flags)
 {
     struct carry *c;
     bool moved = false;
@@ -919,6 +1053,11 @@ static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst,
     n = ssh_channel_read_nonblocking(src, c->data, (uint32_t)n, src_err);
     if (n <= 0)
         return moved;
+    s->last_activity_ms = now_ms(s);
+    if (flags & MOVE_ECHO)
+        echo_note(s, c->data, (size_t)n);
+    if ((flags & MOVE_FILTER) && (n = (int)line_filter(s, c->data, (size_t)n)) == 0)
+        return true; /* the line stopped at a refused or held Enter */
     c->len = (size_t)n;
     c->off = 0;
     *counter += (uint64_t)n;
@@ -928,7 +1067,6 @@ static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst,
         c->off = (size_t)w;
     if (c->off >= c->len)
         c->len = c->off = 0;
-    s->last_activity_ms = now_ms(s);
     return true;
 }
 
@@ -937,16 +1075,436 @@ static bool carry_empty(const struct carry *c)
     return !c || c->off >= c->len;
 }
 
+/* ---- typed lines in a shell (best effort: docs/broker.md, "Command policy") ---- */
+
+static void line_reset(struct bsess *s)
+{
+    s->line_len = 0;
+    s->line_taint = false;
+    s->echo_len = 0;
+}
+
+/* Keep the tail of what the target printed since the line began. */
+static void echo_note(struct bsess *s, const char *d, size_t n)
+{
+    if (!s->filter)
+        return;
+    if (n >= sizeof(s->echo)) {
+        memcpy(s->echo, d + n - sizeof(s->echo), sizeof(s->echo));
+        s->echo_len = sizeof(s->echo);
+        return;
+    }
+    if (s->echo_len + n > sizeof(s->echo)) {
+        size_t drop = s->echo_len + n - sizeof(s->echo);
+        memmove(s->echo, s->echo + drop, s->echo_len - drop);
+        s->echo_len -= drop;
+    }
+    memcpy(s->echo + s->echo_len, d, n);
+    s->echo_len += n;
+}
+
+/*
+ * Did the target echo the line's last characters?  A shell prompt does; a
+ * password prompt does not, and then the line's text is neither shown,
+ * audited nor sent to approvers.
+ */
+static bool line_echoed(const struct bsess *s)
+{
+    size_t k = s->line_len < 4 ? s->line_len : 4;
+
+    return k > 0 && s->echo_len >= k && memmem(s->echo, s->echo_len, s->line + s->line_len - k, k);
+}
+
+/* Enter: true when the line is refused or held (the Enter is not sent; line_act says what). */
+static bool line_enter(struct bsess *s)
+{
+    const json_t *rule = NULL;
+    bool unknown = s->line_taint;
+    enum gov_cmd_action a;
+
+    s->line[s->line_len] = '\0';
+    gov_command_normalize(s->line, s->line_cmd, sizeof(s->line_cmd));
+    s->line_echoed = line_echoed(s);
+    line_reset(s);
+    if (!s->line_cmd[0] && !unknown)
+        return false;
+    a = gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
+    /* A line recalled or completed by the shell is not what the broker saw. */
+    if (a == GOV_CMD_ALLOW && unknown &&
+        gov_command_decide(s->policy, "exec", "", NULL) != GOV_CMD_ALLOW)
+        a = GOV_CMD_DENY, s->line_cmd[0] = '\0';
+    if (a == GOV_CMD_ALLOW)
+        return false;
+    s->line_act = a == GOV_CMD_HOLD && s->line_echoed ? LINE_HOLD : LINE_DENY;
+    return true;
+}
+
+/* Delete the last character (a UTF-8 sequence counts as one). */
+static void line_erase_char(struct bsess *s)
+{
+    while (s->line_len > 0 && ((unsigned char)s->line[--s->line_len] & 0xc0) == 0x80)
+        ;
+}
+
+static void line_erase_word(struct bsess *s)
+{
+    while (s->line_len > 0 && s->line[s->line_len - 1] == ' ')
+        s->line_len--;
+    while (s->line_len > 0 && s->line[s->line_len - 1] != ' ')
+        s->line_len--;
+}
+
+/*
+ * Follow what the admin types, as a line editor would, and stop at an Enter
+ * whose line the policy refuses or holds: returns how many bytes of d go to
+ * the target (the Enter and what follows it in this read do not).  Cursor
+ * movement, history and completion (escape sequences, ^A ^E ^R ^P ^N, Tab)
+ * make the broker's copy of the line unreliable: such a line is "unknown".
+ */
+static size_t line_filter(struct bsess *s, const char *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)d[i];
+
+        if (s->esc == 1) {
+            s->esc = c == '[' || c == 'O' ? 2 : 0;
+            s->line_taint = true;
+            continue;
+        }
+        if (s->esc == 2) {
+            if (c >= 0x40 && c <= 0x7e)
+                s->esc = 0;
+            continue;
+        }
+        switch (c) {
+        case 0x1b:
+            s->esc = 1;
+            break;
+        case '\r':
+        case '\n':
+            if (line_enter(s))
+                return i;
+            break;
+        case 0x7f:
+        case 0x08:
+            line_erase_char(s);
+            break;
+        case 0x03: /* ^C */
+        case 0x15: /* ^U */
+            line_reset(s);
+            break;
+        case 0x17: /* ^W */
+            line_erase_word(s);
+            break;
+        default:
+            if (c < 0x20)
+                s->line_taint = true;
+            else if (s->line_len < GOV_COMMAND_MAX)
+                s->line[s->line_len++] = (char)c;
+            else
+                s->line_taint = true;
+        }
+    }
+    return n;
+}
+
+static void on_line_answer(void *ctx, int err, json_t *res, const char *errmsg);
+
+/* Report a refused or held line to the vault (audit; a hold files a request). */
+static void line_report(struct bsess *s)
+{
+    const char *shown = s->line_echoed ? s->line_cmd : "(a line typed without echo, withheld)";
+
+    vlink_call(s->bl->vault, "session.command",
+               json_pack("{s:s,s:s}", "session", s->vsession, "command",
+                         s->line_cmd[0] ? shown : "(a line the broker could not follow)"),
+               s->line_act == LINE_HOLD ? on_line_answer : NULL,
+               s->line_act == LINE_HOLD ? s : NULL);
+}
+
+/* Drop the typed line on the target (^C at a prompt discards it) and say why. */
+static void line_drop(struct bsess *s, const char *why)
+{
+    if (s->tch)
+        ssh_channel_write(s->tch, "\x03", 1);
+    tell(s, "%s", why);
+    s->line_waiting = false;
+    s->hold_req[0] = '\0';
+}
+
+/* What the filter decided, once the bytes before the Enter reached the target. */
+static void line_act_run(struct bsess *s)
+{
+    char msg[GOV_COMMAND_MAX + 256];
+    const json_t *rule = NULL;
+    const char *reason;
+
+    if (s->line_act == LINE_NONE || !carry_empty(s->a2t))
+        return;
+    if (s->line_act == LINE_HOLD) {
+        s->line_waiting = true;
+        line_report(s);
+    } else {
+        gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
+        reason = json_string_value(json_object_get(rule, "reason"));
+        if (!s->line_cmd[0])
+            snprintf(
+                msg, sizeof(msg),
+                "this line was edited with keys the broker cannot follow (history, completion, "
+                "cursor movement); type the command out in full");
+        else if (!s->line_echoed)
+            snprintf(msg, sizeof(msg),
+                     "a line typed without echo was not sent: the policy refuses it");
+        else
+            snprintf(msg, sizeof(msg), "\"%s\" refused by policy: %s", s->line_cmd,
+                     reason && *reason ? reason : "not among the commands allowed on this account");
+        line_report(s);
+        line_drop(s, msg);
+    }
+    s->line_act = LINE_NONE;
+}
+
+static void on_line_answer(void *ctx, int err, json_t *res, const char *errmsg)
+{
+    struct bsess *s = ctx;
+    const char *action = json_string_value(json_object_get(res, "action"));
+    char msg[GOV_COMMAND_MAX + 256];
+
+    if (s->state != ST_RELAY || !s->line_waiting)
+        return;
+    if (err || !action) {
+        snprintf(msg, sizeof(msg), "\"%s\" not sent: %s", s->line_cmd,
+                 errmsg ? errmsg : "the vault did not decide");
+        line_drop(s, msg);
+    } else if (strcmp(action, "allow") == 0) {
+        ssh_channel_write(s->tch, "\r", 1);
+        s->line_waiting = false;
+    } else if (strcmp(action, "hold") == 0) {
+        snprintf(s->hold_req, sizeof(s->hold_req), "%s",
+                 json_string_value(json_object_get(res, "request")) ?: "");
+        s->hold_until = (time_t)json_integer_value(json_object_get(res, "expires_at"));
+        tell_hold(s, s->line_cmd, res);
+        tell(s, "waiting; ^C withdraws the request");
+    } else {
+        snprintf(msg, sizeof(msg), "\"%s\" refused by policy", s->line_cmd);
+        line_drop(s, msg);
+    }
+    pump(s);
+}
+
+/* While a typed line waits: the admin's keys are dropped, but ^C withdraws the request. */
+static bool line_wait_input(struct bsess *s)
+{
+    char in[256];
+    int n;
+
+    if (ssh_channel_poll(s->ach, 0) <= 0)
+        return false;
+    n = ssh_channel_read_nonblocking(s->ach, in, sizeof(in), 0);
+    if (n <= 0)
+        return false;
+    if (memchr(in, 0x03, (size_t)n) && s->hold_req[0]) {
+        vlink_call(s->bl->vault, "session.command",
+                   json_pack("{s:s,s:s}", "session", s->vsession, "cancel", s->hold_req), NULL,
+                   NULL);
+        line_drop(s, "request withdrawn");
+    }
+    return true;
+}
+
+/* The approver decided on the typed line that waits. */
+static void line_decided(struct bsess *s, const json_t *data)
+{
+    const char *st = json_string_value(json_object_get(data, "state")) ?: "";
+    const json_t *d = json_object_get(data, "denial");
+    char msg[GOV_COMMAND_MAX + 512];
+
+    if (strcmp(st, "approved") == 0) {
+        tell(s, "request %s approved; running \"%s\"", s->hold_req, s->line_cmd);
+        ssh_channel_write(s->tch, "\r", 1);
+        s->line_waiting = false;
+        s->hold_req[0] = '\0';
+        return;
+    }
+    if (strcmp(st, "denied") == 0)
+        snprintf(msg, sizeof(msg), "\"%s\" was denied by %s: %s", s->line_cmd,
+                 json_string_value(json_object_get(d, "by")) ?: "an approver",
+                 json_string_value(json_object_get(d, "comment")) ?: "");
+    else
+        snprintf(msg, sizeof(msg), "\"%s\" was not approved (%s)", s->line_cmd,
+                 strcmp(st, "expired") == 0 ? "no decision within the time allowed" : st);
+    line_drop(s, msg);
+}
+
+/* ---- -L forwards (direct-tcpip through the target leg) ---------------------------- */
+
+static void on_forward_reported(void *ctx, int err, json_t *res, const char *errmsg)
+{
+    (void)ctx;
+    (void)res;
+    if (err)
+        log_warn("forward report: %s", errmsg ? errmsg : "failed");
+}
+
+/* Every forward attempt is audited in the vault (allowed or not). */
+static void fwd_report(struct bsess *s, const char *host, int port, bool allowed)
+{
+    if (!s->vsession[0])
+        return;
+    vlink_call(s->bl->vault, "session.command",
+               json_pack("{s:s,s:s,s:i,s:s}", "session", s->vsession, "forward_host", host ?: "",
+                         "forward_port", port, "action", allowed ? "allow" : "deny"),
+               on_forward_reported, NULL);
+}
+
+/* A direct-tcpip channel open (-L, or -W/-J): 0 accepted, 1 refused (default reply). */
+static int fwd_open(struct bsess *s, ssh_message msg)
+{
+    const char *host = ssh_message_channel_request_open_destination(msg);
+    int port = ssh_message_channel_request_open_destination_port(msg);
+    struct fwd *f;
+
+    if (!s->ach || s->state >= ST_CLOSING || !strchr(s->user, '@')) {
+        log_info("session=%llu user=%s forward to %s:%d refused: no session to a target yet "
+                 "(ssh -J / -W through the broker is not allowed)",
+                 (unsigned long long)s->id, s->user, host ?: "?", port);
+        snprintf(s->notice, sizeof(s->notice),
+                 "forwarding to %.100s:%d refused: jumping through the broker (-J, -W) is not "
+                 "allowed; connect as ACCOUNT@TARGET",
+                 host ?: "?", port);
+        return 1;
+    }
+    if (!host || port <= 0 || port > 65535 ||
+        (s->policy && !gov_forward_allowed(s->policy, host, (unsigned)port))) {
+        log_info("session=%llu vsession=%s forward to %s:%d refused by policy",
+                 (unsigned long long)s->id, s->vsession, host ?: "?", port);
+        tell(s, "forwarding to %.100s:%d refused: your entitlement for %s does not allow it",
+             host ?: "?", port, s->account);
+        fwd_report(s, host, port, false);
+        return 1;
+    }
+    if (s->n_fwds >= FWD_MAX || !(f = calloc(1, sizeof(*f)))) {
+        tell(s, "forwarding to %.100s:%d refused: too many forwards in this session", host, port);
+        return 1;
+    }
+    snprintf(f->host, sizeof(f->host), "%s", host);
+    f->port = (unsigned)port;
+    /* Before the vault has answered, the forward waits and is checked once it has. */
+    f->checked = s->policy != NULL;
+    if (!(f->a = ssh_message_channel_request_open_reply_accept(msg))) {
+        free(f);
+        return 0;
+    }
+    f->next = s->fwds;
+    s->fwds = f;
+    s->n_fwds++;
+    if (f->checked) {
+        log_info("session=%llu vsession=%s forward to %s:%d", (unsigned long long)s->id,
+                 s->vsession, host, port);
+        fwd_report(s, host, port, true);
+    }
+    return 0;
+}
+
+static void fwd_free(struct fwd *f)
+{
+    if (f->t)
+        ssh_channel_free(f->t);
+    if (f->a)
+        ssh_channel_free(f->a);
+    free(f->a2t);
+    free(f->t2a);
+    free(f);
+}
+
+/* Open, relay, propagate EOF and close every forward; false when f is finished. */
+static bool fwd_step(struct bsess *s, struct fwd *f)
+{
+    int rc;
+
+    if (!f->checked) {
+        bool ok = gov_forward_allowed(s->policy, f->host, f->port);
+
+        f->checked = true;
+        fwd_report(s, f->host, (int)f->port, ok);
+        if (!ok) {
+            tell(s, "forwarding to %.100s:%u refused: your entitlement for %s does not allow it",
+                 f->host, f->port, s->account);
+            ssh_channel_close(f->a);
+            return false;
+        }
+        log_info("session=%llu vsession=%s forward to %s:%u", (unsigned long long)s->id,
+                 s->vsession, f->host, f->port);
+    }
+    if (!f->opened) {
+        if (!f->t && !(f->t = ssh_channel_new(s->cs)))
+            return false;
+        rc = ssh_channel_open_forward(f->t, f->host, (int)f->port, "127.0.0.1", 0);
+        if (rc == SSH_AGAIN)
+            return true;
+        if (rc != SSH_OK) {
+            log_info("session=%llu forward to %s:%u: the target refused: %s",
+                     (unsigned long long)s->id, f->host, f->port, ssh_get_error(s->cs));
+            ssh_channel_close(f->a);
+            return false;
+        }
+        f->opened = true;
+    }
+    for (unsigned i = 0; i < RELAY_STEPS; i++)
+        if (!(move(s, f->a, 0, f->t, 0, &f->a2t, &s->bytes_in, 0) |
+              move(s, f->t, 0, f->a, 0, &f->t2a, &s->bytes_out, 0)))
+            break;
+    if (!f->t_eof_sent && ssh_channel_is_eof(f->a) && carry_empty(f->a2t) &&
+        ssh_channel_poll(f->a, 0) == SSH_EOF) {
+        ssh_channel_send_eof(f->t);
+        f->t_eof_sent = true;
+    }
+    if (!f->a_eof_sent && ssh_channel_is_eof(f->t) && carry_empty(f->t2a) &&
+        ssh_channel_poll(f->t, 0) == SSH_EOF) {
+        ssh_channel_send_eof(f->a);
+        f->a_eof_sent = true;
+    }
+    if ((ssh_channel_is_closed(f->a) || ssh_channel_is_closed(f->t)) && carry_empty(f->a2t) &&
+        carry_empty(f->t2a)) {
+        ssh_channel_close(f->a);
+        ssh_channel_close(f->t);
+        return false;
+    }
+    return true;
+}
+
+static void fwds_step(struct bsess *s)
+{
+    for (struct fwd **pp = &s->fwds, *f; (f = *pp);) {
+        if (fwd_step(s, f)) {
+            pp = &f->next;
+            continue;
+        }
+        *pp = f->next;
+        s->n_fwds--;
+        fwd_free(f);
+    }
+}
+
 static void relay(struct bsess *s)
 {
+    if (s->notice[0]) {
+        tell(s, "%s", s->notice);
+        s->notice[0] = '\0';
+    }
     for (unsigned i = 0; i < RELAY_STEPS; i++) {
         bool m = false;
-        m |= move(s, s->ach, 0, s->tch, 0, &s->a2t, &s->bytes_in);
-        m |= move(s, s->tch, 0, s->ach, 0, &s->t2a, &s->bytes_out);
-        m |= move(s, s->tch, 1, s->ach, 1, &s->t2a_err, &s->bytes_out);
+        if (s->line_waiting)
+            m |= line_wait_input(s);
+        else if (s->line_act == LINE_NONE)
+            m |= move(s, s->ach, 0, s->tch, 0, &s->a2t, &s->bytes_in, s->filter ? MOVE_FILTER : 0);
+        line_act_run(s);
+        m |= move(s, s->tch, 0, s->ach, 0, &s->t2a, &s->bytes_out, s->filter ? MOVE_ECHO : 0);
+        m |= move(s, s->tch, 1, s->ach, 1, &s->t2a_err, &s->bytes_out, 0);
         if (!m)
             break;
     }
+    fwds_step(s);
     if (s->resize_pending && s->tch) {
         ssh_channel_change_pty_size(s->tch, s->cols, s->rows);
         s->resize_pending = false;
@@ -1175,6 +1733,7 @@ static void session_free_if_done(struct bsess *s)
     free(s->t2a_err);
     free(s->command);
     secbuf_free(s->password);
+    json_decref(s->policy);
     free(s);
 }
 
@@ -1225,6 +1784,12 @@ static void teardown(struct bsess *s)
      * through ssh_bind_accept_fd) but not one given with SSH_OPTIONS_FD: the
      * target's socket is ours to close, after ssh_free is done with it.
      */
+    while (s->fwds) {
+        struct fwd *f = s->fwds;
+        s->fwds = f->next;
+        fwd_free(f);
+    }
+    s->n_fwds = 0;
     if (s->tch)
         ssh_channel_free(s->tch);
     if (s->cs) {
@@ -1346,7 +1911,17 @@ void bsess_on_event(struct bloop *bl, const char *type, json_t *data)
 
     for (struct bsess *s = bl->sessions, *n; s; s = n) {
         n = s->next;
-        if (strcmp(type, "session.kill") == 0) {
+        const char *rid = json_string_value(json_object_get(data, "request"));
+
+        if (strcmp(type, "request.decided") == 0) {
+            if (!rid || !s->hold_req[0] || strcmp(rid, s->hold_req) != 0)
+                continue;
+            if (s->state == ST_HELD)
+                resume(s);
+            else if (s->state == ST_RELAY && s->line_waiting)
+                line_decided(s, data);
+            pump(s);
+        } else if (strcmp(type, "session.kill") == 0) {
             if (session && strcmp(session, s->vsession) == 0) {
                 char msg[1024];
                 snprintf(msg, sizeof(msg), "session ended by an operator: %s",
@@ -1384,6 +1959,11 @@ void bsess_watchdog(struct bloop *bl)
                      c->connect_timeout);
             finish(s, msg);
         } else if (s->state == ST_RELAY) {
+            if (s->line_waiting) {
+                s->last_activity_ms = now; /* waiting for an approver is not idling */
+                if (s->hold_req[0] && wall > s->hold_until + 2)
+                    line_drop(s, "the request was not decided in time; the line was not sent");
+            }
             if (s->expires_at && !s->warned && c->expiry_warning &&
                 wall >= s->expires_at - (time_t)c->expiry_warning) {
                 struct tm tm;
@@ -1408,6 +1988,10 @@ void bsess_watchdog(struct bloop *bl)
                 ssh_send_keepalive(s->ss);
                 ssh_send_keepalive(s->cs);
             }
+        } else if (s->state == ST_HELD) {
+            /* Backstop for a lost event: ask again now and then, and once the hold expires. */
+            if (now - s->hold_poll_ms >= HOLD_POLL_MS || wall >= s->hold_until)
+                resume(s);
         } else if (s->state == ST_SELF && c->idle_timeout &&
                    now - s->last_activity_ms > (uint64_t)c->idle_timeout * 1000u) {
             selfmenu_abandon(s->menu);

@@ -803,6 +803,40 @@ out:
 }
 
 /*
+ * A -L forward the broker opened or refused: audited with vaultd's own
+ * reading of the session's policy next to what the broker did.
+ */
+static int forward_report(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *s)
+{
+    const char *host, *action;
+    unsigned long long port = 0;
+    bool allowed;
+    int r;
+
+    if ((r = text_arg(rq, "forward_host", true, 255, &host)) != 0 ||
+        (r = arg_uint(rq, "forward_port", true, 65535, &port)) != 0 ||
+        (r = arg_str(rq, "action", true, &action)) != 0)
+        return r;
+    if (strcmp(action, "allow") != 0 && strcmp(action, "deny") != 0) {
+        req_fail(rq, -ERR_INVAL, "\"action\" must be allow or deny");
+        return -ERR_INVAL;
+    }
+    allowed = gov_forward_allowed(json_object_get(s, "policy"), host, (unsigned)port);
+    if (strcmp(action, "allow") == 0 && !allowed)
+        log_warn("session=%s broker forwarded to %s:%llu, which the policy does not allow",
+                 jstr(s, "id"), host, port);
+    if ((r = req_audit(vd, rq, txn, jstr(s, "account"),
+                       json_pack("{s:O,s:O,s:s,s:I,s:s,s:s}", "session", json_object_get(s, "id"),
+                                 "identity", json_object_get(s, "identity"), "forward_host", host,
+                                 "forward_port", (json_int_t)port, "action", action, "policy",
+                                 allowed ? "allow" : "deny"))) != 0)
+        return r;
+    rq->result = json_pack("{s:O,s:s}", "session", json_object_get(s, "id"), "action",
+                           allowed ? "allow" : "deny");
+    return 0;
+}
+
+/*
  * A command line typed in a live shell that the broker's copy of the policy
  * does not simply allow (best effort: the broker sees keystrokes, not what
  * the shell runs).  vaultd decides again from the session's policy, audits
@@ -836,8 +870,12 @@ static int op_session_command(struct vaultd *vd, struct req *rq, MDB_txn *txn)
             rq->result = json_pack("{s:s,s:s}", "session", id, "cancelled", cancel);
         goto out;
     }
+    if (json_object_get(rq->args, "forward_host")) {
+        r = forward_report(vd, rq, txn, s);
+        goto out;
+    }
     if (!command) {
-        req_fail(rq, -ERR_INVAL, "\"command\" or \"cancel\" is required");
+        req_fail(rq, -ERR_INVAL, "\"command\", \"cancel\" or \"forward_host\" is required");
         r = -ERR_INVAL;
         goto out;
     }

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Command and forwarding policy through the broker, with the real OpenSSH client and real
+sshd targets: denied exec and subsystem with their reasons, held exec approved over SSH and
+one that times out, a held exec denied from the CLI, typed shell lines checked best effort,
+-L allowed only where the entitlement says, -R and -J refused."""
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from brokerbed import Stack
+from harness import run_tests
+from testbed import free_port, ssh_client_key
+
+RULES = [
+    {"exec": "rm -rf *", "action": "deny", "reason": "destructive; open a change ticket"},
+    {"exec": "systemctl restart *", "action": "hold", "timeout": 120,
+     "reason": "service restarts need a second pair of eyes"},
+    {"exec": "reboot*", "action": "hold", "timeout": 10, "reason": "reboots are announced"},
+    {"subsystem": "sftp", "action": "deny", "reason": "no file transfer on web servers"},
+]
+
+
+def policy_stack(forwarding=(), commands_default="allow"):
+    """A Stack whose web-root entitlement carries RULES; bob (the approver) gets a key."""
+    st = Stack()
+    try:
+        st.c.ok("gov.role.update", {
+            "name": "web-root",
+            "entitlements": [{"account": "root@web*", "max_duration": 7200,
+                              "approval": {"by": "manager", "count": 1},
+                              "commands": RULES, "commands_default": commands_default,
+                              "forwarding": list(forwarding)}]})
+        key, pub, fp = ssh_client_key(st.vault.tmp, name="id_bob")
+        st.c.ok("gov.identity.key.add", {"id": "bob", "key": pub})
+        st.keys["bob"] = key
+        st.grant()
+        return st
+    except BaseException:
+        st.cleanup()
+        raise
+
+
+def wait_for(pred, limit=20, step=0.1):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def held_session(st):
+    held = st.c.ok("session.list", {"state": "held"})["sessions"]
+    return held[0] if held else None
+
+
+def test_role_policy_is_validated():
+    st = Stack()
+    try:
+        bad = [
+            ({"exec": "x", "subsystem": "y", "action": "deny"}, "exactly one"),
+            ({"exec": "x", "action": "maybe"}, "allow, deny or hold"),
+            ({"exec": "x", "action": "deny", "timeout": 30}, "only for action hold"),
+            ({"exec": "x", "action": "hold", "timeout": 5}, "timeout"),
+            ({"exec": "x\ny", "action": "deny"}, "printable"),
+            ({"exec": "x", "action": "deny", "colour": "red"}, "unknown field"),
+        ]
+        for rule, why in bad:
+            err = st.c.call("gov.role.update", {"name": "web-root", "entitlements": [
+                {"account": "root@web*", "commands": [rule]}]})["error"]
+            assert why in err["message"], (rule, err)
+        err = st.c.call("gov.role.update", {"name": "web-root", "entitlements": [
+            {"account": "root@web*", "forwarding": ["no-port"]}]})["error"]
+        assert "HOST:PORT" in err["message"], err
+        role = st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
+            {"account": "root@web*", "commands": [{"exec": "reboot", "action": "hold"}]}]})
+        ent = role["entitlements"][0]
+        assert ent["commands"][0]["timeout"] == 300 and ent["commands_default"] == "allow"
+        assert ent["forwarding"] == [], ent
+    finally:
+        st.cleanup()
+
+
+def test_denied_exec_and_subsystem_show_their_reason():
+    st = policy_stack()
+    try:
+        p = st.ssh("echo allowed-$((6*7))")
+        assert p.returncode == 0 and p.stdout == b"allowed-42\n", p
+        for cmd in ("rm -rf /tmp/custos-policy; echo ran", "  rm   -rf\t/tmp/x; echo ran"):
+            p = st.ssh(cmd)
+            assert p.returncode == 255, p
+            assert b"destructive; open a change ticket" in p.stderr, p.stderr
+            assert b"ran" not in p.stdout, p
+        base = st.broker.ssh_argv("root@web01", None, st.keys["alice"])
+        p = subprocess.run(base[:-1] + ["-s", base[-1], "sftp"], capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 255 and b"no file transfer on web servers" in p.stderr, p
+        # The refusals are evidence: audited with the command.
+        refused = [json.loads(line) for line in st.vault.cli(
+            "audit", "export").stdout.decode().splitlines() if line.strip()]
+        assert any(e.get("op") == "session.open" and e.get("result") == "refused"
+                   and "rm" in json.dumps(e.get("detail", {})) for e in refused), refused[-5:]
+    finally:
+        st.cleanup()
+
+
+def test_held_exec_approved_over_ssh_resumes():
+    st = policy_stack()
+    proc = None
+    try:
+        proc = st.broker.popen("root@web01", "systemctl restart nginx || echo ran-after-approval",
+                               st.keys["alice"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
+        sess = wait_for(lambda: held_session(st))
+        assert sess, st.broker.logtext()[-2000:]
+        rid = sess["hold"]
+        req = st.c.ok("gov.request.get", {"id": rid})
+        assert req["kind"] == "command" and req["approvers"] == ["bob"], req
+        assert req["command"].startswith("systemctl restart nginx"), req
+        me = lambda cmd, who: st.broker.ssh("custos", cmd, st.keys[who])  # noqa: E731
+        # The requester cannot approve it; the approver sees it waiting for him.
+        p = me("approve %s" % rid, "alice")
+        assert p.returncode == 1 and b"approve" in p.stderr, p
+        p = me("requests --json", "bob")
+        assert any(q["id"] == rid and q["state"] == "pending"
+                   for q in json.loads(p.stdout)["requests"]), p.stdout
+        p = me("approve %s go ahead" % rid, "bob")
+        assert p.returncode == 0 and b"approved by bob" in p.stdout, p
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, (out, err, st.broker.logtext()[-2000:])
+        assert out.endswith(b"ran-after-approval\n"), out
+        assert b"needs approval" in err and rid.encode() in err, err
+        s = wait_for(lambda: (lambda x: x if x["state"] == "closed" else None)(
+            st.c.ok("session.get", {"session": sess["id"]})), limit=10)
+        assert s and s["hold"] == rid and s["exit_status"] == 0, s
+    finally:
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        st.cleanup()
+
+
+def test_held_exec_times_out_and_cli_denial_ends_another():
+    st = policy_stack()
+    procs = []
+    try:
+        t0 = time.time()
+        late = st.broker.popen("root@web01", "reboot now; echo rebooted", st.keys["alice"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
+        procs.append(late)
+        wait_for(lambda: held_session(st))
+        denied = st.broker.popen("root@web01", "systemctl restart db; echo restarted",
+                                 st.keys["alice"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        procs.append(denied)
+        rid = wait_for(lambda: [s["hold"] for s in st.c.ok(
+            "session.list", {"state": "held"})["sessions"] if "systemctl" in s["command"]])
+        assert rid, st.broker.logtext()[-2000:]
+        p = st.vault.cli("gov", "deny", rid[0], "not", "during", "business", "hours",
+                         "--as", "bob")
+        assert p.returncode == 0, p
+        out, err = denied.communicate(timeout=20)
+        assert denied.returncode == 255 and b"restarted" not in out, (out, err)
+        assert b"denied by bob: not during business hours" in err, err
+        out, err = late.communicate(timeout=40)
+        assert late.returncode == 255 and b"rebooted" not in out, (out, err)
+        assert b"not approved within the time allowed" in err, err
+        assert 9 <= time.time() - t0 < 35, time.time() - t0
+        reqs = st.c.ok("gov.request.list", {})["requests"]
+        states = {q["command"].split()[0]: q["state"] for q in reqs if q.get("kind") == "command"}
+        assert states == {"reboot": "expired", "systemctl": "denied"}, states
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        st.cleanup()
+
+
+def test_closing_a_held_session_withdraws_its_request():
+    st = policy_stack()
+    proc = None
+    try:
+        proc = st.broker.popen("root@web01", "systemctl restart cache", st.keys["alice"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
+        sess = wait_for(lambda: held_session(st))
+        assert sess
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        q = wait_for(lambda: (lambda r: r if r["state"] != "pending" else None)(
+            st.c.ok("gov.request.get", {"id": sess["hold"]})))
+        assert q and q["state"] == "cancelled", q
+    finally:
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        st.cleanup()
+
+
+class Pty:
+    """The real ssh client on a pty, read with bounded waits."""
+
+    def __init__(self, argv):
+        import pty
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvp(argv[0], argv)
+        self.out = b""
+
+    def read_until(self, token, limit=20):
+        deadline = time.time() + limit
+        while token not in self.out and time.time() < deadline:
+            r, _, _ = select.select([self.fd], [], [], 0.3)
+            if r:
+                try:
+                    self.out += os.read(self.fd, 65536)
+                except OSError:
+                    break
+        return token in self.out
+
+    def type_line(self, text):
+        """Type like a person: the text, wait for the shell's echo, then Enter."""
+        mark = len(self.out)
+        os.write(self.fd, text.encode())
+        tail = text[-4:].encode()
+        deadline = time.time() + 10
+        while tail not in self.out[mark:] and time.time() < deadline:
+            self.read_until(tail, 0.5)
+        os.write(self.fd, b"\r")
+
+    def wait(self):
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+
+
+def test_typed_lines_in_a_shell_are_checked():
+    st = policy_stack()
+    t = None
+    try:
+        t = Pty(st.broker.ssh_argv("root@web01", None, st.keys["alice"], tty=True))
+        t.type_line("echo fine-$((1+1))")
+        assert t.read_until(b"fine-2"), t.out[-2000:]
+        t.type_line("rm -rf /tmp/custos-typed; echo removed-$((2+2))")
+        assert t.read_until(b"destructive; open a change ticket"), t.out[-2000:]
+        assert b"removed-4" not in t.out
+        t.type_line("echo still-here-$((3+3))")
+        assert t.read_until(b"still-here-6"), t.out[-2000:]
+        # A held line runs once approved.
+        t.type_line("systemctl restart web 2>/dev/null; echo typed-held-$((3*3))")
+        assert t.read_until(b"needs approval"), t.out[-2000:]
+        assert b"typed-held-9" not in t.out
+        rid = wait_for(lambda: [q["id"] for q in st.c.ok("gov.request.list", {})["requests"]
+                                if q.get("kind") == "command" and q["state"] == "pending"])
+        assert rid, t.out[-2000:]
+        st.c.ok("gov.request.approve", {"as": "bob", "id": rid[0], "comment": "ok"})
+        assert t.read_until(b"typed-held-9"), t.out[-2000:]
+        # Deny decisions are audited with the line.
+        entries = [json.loads(x) for x in st.vault.cli("audit", "export").stdout.decode()
+                   .splitlines() if x.strip()]
+        cmds = [e for e in entries if e.get("op") == "session.command"]
+        assert any("rm -rf /tmp/custos-typed" in json.dumps(e) and '"deny"' in json.dumps(e)
+                   for e in cmds), cmds
+        os.write(t.fd, b"exit 4\r")
+        assert t.wait() == 4
+        t = None
+    finally:
+        if t:
+            t.kill()
+        st.cleanup()
+
+
+def test_allow_list_shell_refuses_lines_it_cannot_follow():
+    """With commands_default deny, a line recalled from history is refused (unknown)."""
+    st = policy_stack(commands_default="deny")
+    t = None
+    try:
+        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
+            {"account": "root@web*", "max_duration": 7200, "commands_default": "deny",
+             "commands": [{"exec": "echo *", "action": "allow"}]}]})
+        st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
+                                     "reason": "new policy"})
+        st.grant()
+        t = Pty(st.broker.ssh_argv("root@web01", None, st.keys["alice"], tty=True))
+        t.type_line("echo ok-$((5+5))")
+        assert t.read_until(b"ok-10"), t.out[-2000:]
+        t.type_line("id -un")
+        assert t.read_until(b"not among the commands allowed"), t.out[-2000:]
+        os.write(t.fd, b"\x1b[A")  # up arrow: the shell recalls a line the broker cannot see
+        time.sleep(0.3)
+        os.write(t.fd, b"\r")
+        assert t.read_until(b"cannot follow"), t.out[-2000:]
+        # exec outside the allow list is refused at once.
+        p = st.ssh("id -un")
+        assert p.returncode == 255 and b"allows only listed commands" in p.stderr, p
+        os.write(t.fd, b"\x04")
+        t.wait()
+        t = None
+    finally:
+        if t:
+            t.kill()
+        st.cleanup()
+
+
+def echo_server():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(30)
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+            with c:
+                c.settimeout(10)
+                data = c.recv(1024)
+                c.sendall(b"echo:" + data)
+        except OSError:
+            pass
+        finally:
+            srv.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return srv.getsockname()[1], th
+
+
+def connect_retry(port, limit=10):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=2)
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("nothing listens on %d" % port)
+
+
+def test_local_forward_only_where_the_entitlement_allows():
+    eport, th = echo_server()
+    st = policy_stack(forwarding=["127.0.0.1:%d" % eport])
+    procs = []
+    try:
+        ok_port, bad_port = free_port(), free_port()
+        argv = st.broker.ssh_argv("root@web01", "sleep 5", st.keys["alice"], options=[
+            "LocalForward=127.0.0.1:%d 127.0.0.1:%d" % (ok_port, eport),
+            "LocalForward=127.0.0.1:%d 127.0.0.1:%d" % (bad_port, st.targets[0].port)])
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        procs.append(proc)
+        c = connect_retry(ok_port)
+        c.settimeout(10)
+        c.sendall(b"ping")
+        try:
+            got = c.recv(64)
+        except OSError as e:
+            got = repr(e).encode()
+        assert got == b"echo:ping", (got, st.broker.logtext()[-3000:])
+        c.close()
+        c = connect_retry(bad_port)
+        c.settimeout(3)
+        try:
+            data = c.recv(64)
+        except (socket.timeout, ConnectionResetError):
+            data = b""
+        c.close()
+        assert not data.startswith(b"SSH-2.0-"), data
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, (out, err)
+        assert b"forwarding to 127.0.0.1:%d refused" % st.targets[0].port in err, err
+        audit = st.vault.cli("audit", "export").stdout.decode()
+        assert '"forward_port":%d' % eport in audit.replace(" ", ""), audit[-2000:]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        st.cleanup()
+
+
+def test_jump_and_remote_forward_are_refused():
+    st = policy_stack(forwarding=["127.0.0.1:*"])
+    try:
+        tport = st.targets[0].port
+        # -W is what -J runs on the jump host: no session, no credential injection, refused.
+        for user in ("custos", "root@web01"):
+            argv = st.broker.ssh_argv(user, None, st.keys["alice"])
+            argv = argv[:-1] + ["-W", "127.0.0.1:%d" % tport, argv[-1]]
+            p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+            assert p.returncode == 255 and b"SSH-2.0-" not in p.stdout, p
+        # A real -J through a config naming the broker as the jump host.
+        cfg = os.path.join(st.vault.tmp, "jump_config")
+        with open(cfg, "w") as f:
+            f.write("Host broker\n  HostName 127.0.0.1\n  Port %d\n  User custos\n"
+                    "  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n"
+                    "  StrictHostKeyChecking yes\n  BatchMode yes\n"
+                    "Host *\n  IdentityAgent none\n  BatchMode yes\n"
+                    "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+                    % (st.broker.port, st.keys["alice"], st.broker.known_hosts))
+        p = subprocess.run(["ssh", "-F", cfg, "-J", "broker", "-p", str(tport),
+                            "-o", "ConnectTimeout=10", "root@127.0.0.1", "echo through"],
+                           capture_output=True, timeout=40, stdin=subprocess.DEVNULL)
+        assert p.returncode == 255 and b"through" not in p.stdout, p
+        assert b"administratively prohibited" in p.stderr or b"forwarding failed" in p.stderr, p
+        # -R: refused, told on stderr; the session itself goes on.
+        rport = free_port()
+        p = st.ssh("sleep 1; echo done", options=[
+            "RemoteForward=127.0.0.1:%d 127.0.0.1:%d" % (rport, tport),
+            "ExitOnForwardFailure=no"])
+        assert p.returncode == 0 and p.stdout == b"done\n", p
+        assert b"remote forwarding (-R) is refused" in p.stderr, p.stderr
+    finally:
+        st.cleanup()
+
+
+if __name__ == "__main__":
+    run_tests(globals())
