@@ -42,8 +42,11 @@ void gov_command_normalize(const char *in, char *out, size_t outlen)
             blank = n > 0;
             continue;
         }
-        if (blank && n + 2 < outlen)
+        if (blank) {
+            if (n + 2 >= outlen)
+                break; /* no room for the blank and what follows it */
             out[n++] = ' ';
+        }
         blank = false;
         out[n++] = *in;
     }
