@@ -360,8 +360,8 @@ int gov_text(const json_t *o, const char *key, struct buf *dst)
 /* ---- shared columns ---------------------------------------------------- */
 
 const struct out_col gov_request_cols[7] = {
-    {"ID", "id"},           {"STATE", "state"},       {"REQUESTER", "requester"},
-    {"ACCOUNT", "account"}, {"DURATION", "duration"}, {"APPROVERS", "approvers"},
+    {"ID", "id"},           {"STATE", "state"}, {"REQUESTER", "requester"},
+    {"ACCOUNT", "account"}, {"FOR", "_for"},    {"APPROVERS", "approvers"},
     {"AGE", "_age"},
 };
 
@@ -378,8 +378,18 @@ const struct out_col gov_item_cols[6] = {
 int gov_request_derive(json_t *human, const json_t *raw)
 {
     const json_t *created = json_object_get(raw, "created_at");
-    char age[GOVCLI_DURATION_LEN];
+    const char *cmd = json_string_value(json_object_get(raw, "command"));
+    char age[GOVCLI_DURATION_LEN], what[80];
+    int r;
 
+    /* FOR: how long access is asked for, or which command waits (kind "command"). */
+    if (cmd)
+        snprintf(what, sizeof(what), "run: %.60s%s", cmd, strlen(cmd) > 60 ? "..." : "");
+    else
+        govcli_duration_format(json_integer_value(json_object_get(raw, "duration")), what,
+                               sizeof(what));
+    if ((r = cli_set(human, "_for", json_string(what))) != 0)
+        return r;
     if (!json_is_integer(created))
         return 0;
     govcli_duration_format((long long)time(NULL) - (long long)json_integer_value(created), age,

@@ -424,6 +424,32 @@ int govcli_approval_format(const json_t *ap, struct buf *dst)
     return r;
 }
 
+/*
+ * The command policy, which the spec form cannot carry, summed up after it:
+ * " [3 command rules, default deny, forwarding 127.0.0.1:5432]" (nothing
+ * when the policy is the default one).
+ */
+static int policy_format(const json_t *ent, struct buf *dst)
+{
+    size_t rules = json_array_size(json_object_get(ent, "commands")), i;
+    const json_t *fw = json_object_get(ent, "forwarding"), *v;
+    const char *def = json_string_value(json_object_get(ent, "commands_default"));
+    int r;
+
+    if (rules == 0 && json_array_size(fw) == 0 && (!def || strcmp(def, "allow") == 0))
+        return 0;
+    if ((r = buf_printf(dst, " [%zu command rule%s, default %s", rules, rules == 1 ? "" : "s",
+                        def ? def : "allow")) != 0)
+        return r;
+    json_array_foreach(fw, i, v)
+    {
+        if ((r = buf_printf(dst, "%s%s", i ? " " : ", forwarding ",
+                            json_string_value(v) ? json_string_value(v) : "?")) != 0)
+            return r;
+    }
+    return buf_printf(dst, "]");
+}
+
 int govcli_entitlement_format(const json_t *ent, struct buf *dst)
 {
     int r = 0;
@@ -449,8 +475,10 @@ int govcli_entitlement_format(const json_t *ent, struct buf *dst)
     if (json_is_true(json_object_get(ent, "break_glass")) &&
         (r = buf_printf(dst, ":break-glass")) != 0)
         goto out;
-    if (json_is_true(json_object_get(ent, "file_transfer")))
-        r = buf_printf(dst, ":file-transfer");
+    if (json_is_true(json_object_get(ent, "file_transfer")) &&
+        (r = buf_printf(dst, ":file-transfer")) != 0)
+        goto out;
+    r = policy_format(ent, dst);
 out:
     buf_fini(&acc);
     return r;

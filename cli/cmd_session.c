@@ -56,6 +56,8 @@ static const char *const session_order[] = {
     "kill_requested_at",
     "kill_requested_by",
     "kill_reason",
+    "hold",
+    "policy",
     NULL,
 };
 
@@ -83,8 +85,9 @@ static int session_list(struct cli *cli, const struct args *a)
     const char *state = a->val[OPT_STATE];
     json_t *args = NULL;
 
-    if (state && strcmp(state, "live") != 0 && strcmp(state, "closed") != 0)
-        return cli_usage(cli, "--state is live or closed");
+    if (state && strcmp(state, "live") != 0 && strcmp(state, "held") != 0 &&
+        strcmp(state, "closed") != 0)
+        return cli_usage(cli, "--state is live, held or closed");
     if ((r = gov_args_new(cli, &args)) != 0 ||
         (r = gov_set_str(cli, args, "state", state, "--state")) != 0 ||
         (r = gov_set_str(cli, args, "identity", a->val[OPT_IDENTITY], "--identity")) != 0 ||
@@ -153,9 +156,9 @@ out:
 }
 
 static const struct cli_cmd cmds[] = {
-    {"list", "[--state live|closed] [--identity I] [--account A]",
+    {"list", "[--state live|held|closed] [--identity I] [--account A]",
      "list broker sessions, oldest first (scope audit or gov)",
-     "  --state S      live or closed\n"
+     "  --state S      live, held (an exec waiting for an approver) or closed\n"
      "  --identity I   sessions of one identity\n"
      "  --account A    sessions on one account (NAME@TARGET)\n\n"
      "Example:\n"

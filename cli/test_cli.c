@@ -505,6 +505,23 @@ static void test_entitlement_parse(void **state)
                    "x@y:1h:group=dba*2:break-glass:file-transfer");
     ent_round_trip("x@y:1h:manager*1", "x@y:1h:manager");
     ent_round_trip("x@y:1h:none", "x@y:1h:none");
+    {
+        /* A policy has no spec form: it is summed up after the spec. */
+        json_t *p = json_loads("{\"account\": \"root@web*\", \"max_duration\": 3600,"
+                               " \"commands\": [{\"exec\": \"x\", \"action\": \"deny\"}],"
+                               " \"commands_default\": \"deny\","
+                               " \"forwarding\": [\"127.0.0.1:5432\", \"db:1\"]}",
+                               0, NULL);
+        struct buf b;
+
+        buf_init(&b, 4096);
+        assert_int_equal(govcli_entitlement_format(p, &b), 0);
+        assert_int_equal(buf_append(&b, "", 1), 0);
+        assert_string_equal(b.data, "root@web*:1h [1 command rule, default deny, forwarding "
+                                    "127.0.0.1:5432 db:1]");
+        buf_fini(&b);
+        json_decref(p);
+    }
 
     ent_bad("root@web*", "PATTERN:DURATION");
     ent_bad("", "PATTERN:DURATION");
