@@ -164,8 +164,13 @@ struct bsess {
     enum line_act line_act; /* set by the filter, acted on after the write */
     bool line_echoed;       /* the line came back from the target as typed */
     char line_cmd[GOV_COMMAND_MAX + 1];
-    bool line_waiting; /* a typed line waits for the vault or an approver */
-    char notice[256];  /* told to the admin once the session channel exists */
+    char line_raw[GOV_COMMAND_MAX + 2]; /* no pty: the held line as typed (and room for \n) */
+    bool line_waiting;                  /* a typed line waits for the vault or an approver */
+    /* without a pty, lines are buffered whole (raw_input) */
+    char *rest; /* input read but not yet checked (after a held line) */
+    size_t rest_len;
+    bool raw_stopped; /* a line was refused: nothing more goes to the target */
+    char notice[256]; /* told to the admin once the session channel exists */
     struct fwd *fwds;
     unsigned n_fwds;
 };
@@ -1225,9 +1230,37 @@ static void line_report(struct bsess *s)
 /* Drop the typed line on the target (^C at a prompt discards it) and say why. */
 static void line_drop(struct bsess *s, const char *why)
 {
-    if (s->tch)
-        ssh_channel_write(s->tch, "\x03", 1);
-    tell(s, "%s", why);
+    if (s->have_pty) {
+        if (s->tch)
+            ssh_channel_write(s->tch, "\x03", 1);
+        tell(s, "%s", why);
+    } else {
+        /* A script: stop at the refused line, as set -e would; the shell gets EOF. */
+        tell(s, "%s; the rest of the input is not sent to the target", why);
+        s->raw_stopped = true;
+        free(s->rest);
+        s->rest = NULL;
+        s->rest_len = 0;
+        if (s->tch && !s->admin_eof_sent) {
+            ssh_channel_send_eof(s->tch);
+            s->admin_eof_sent = true;
+        }
+    }
+    s->line_waiting = false;
+    s->hold_req[0] = '\0';
+}
+
+/* The held line may run: its Enter (pty), or the whole line (no pty, buffered). */
+static void line_release(struct bsess *s)
+{
+    if (s->have_pty) {
+        ssh_channel_write(s->tch, "\r", 1);
+    } else {
+        size_t n = strlen(s->line_raw);
+        s->line_raw[n] = '\n';
+        ssh_channel_write(s->tch, s->line_raw, (uint32_t)n + 1);
+        s->line_raw[n] = '\0';
+    }
     s->line_waiting = false;
     s->hold_req[0] = '\0';
 }
@@ -1247,7 +1280,10 @@ static void line_act_run(struct bsess *s)
     } else {
         gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
         reason = json_string_value(json_object_get(rule, "reason"));
-        if (!s->line_cmd[0])
+        if (!s->line_cmd[0] && !s->have_pty)
+            snprintf(msg, sizeof(msg), "a line longer than %u bytes cannot be checked",
+                     GOV_COMMAND_MAX);
+        else if (!s->line_cmd[0])
             snprintf(
                 msg, sizeof(msg),
                 "this line was edited with keys the broker cannot follow (history, completion, "
@@ -1277,8 +1313,7 @@ static void on_line_answer(void *ctx, int err, json_t *res, const char *errmsg)
                  errmsg ? errmsg : "the vault did not decide");
         line_drop(s, msg);
     } else if (strcmp(action, "allow") == 0) {
-        ssh_channel_write(s->tch, "\r", 1);
-        s->line_waiting = false;
+        line_release(s);
     } else if (strcmp(action, "hold") == 0) {
         snprintf(s->hold_req, sizeof(s->hold_req), "%s",
                  json_string_value(json_object_get(res, "request")) ?: "");
@@ -1298,8 +1333,8 @@ static bool line_wait_input(struct bsess *s)
     char in[256];
     int n;
 
-    if (ssh_channel_poll(s->ach, 0) <= 0)
-        return false;
+    if (!s->have_pty || ssh_channel_poll(s->ach, 0) <= 0)
+        return false; /* a script just waits: what follows runs once the line is decided */
     n = ssh_channel_read_nonblocking(s->ach, in, sizeof(in), 0);
     if (n <= 0)
         return false;
@@ -1321,9 +1356,7 @@ static void line_decided(struct bsess *s, const json_t *data)
 
     if (strcmp(st, "approved") == 0) {
         tell(s, "request %s approved; running \"%s\"", s->hold_req, s->line_cmd);
-        ssh_channel_write(s->tch, "\r", 1);
-        s->line_waiting = false;
-        s->hold_req[0] = '\0';
+        line_release(s);
         return;
     }
     if (strcmp(st, "denied") == 0)
@@ -1486,6 +1519,139 @@ static void fwds_step(struct bsess *s)
     }
 }
 
+/*
+ * Without a pty the input is a script: no echo, no line editing.  Lines are
+ * kept back whole until their newline and sent only when allowed, so a
+ * refused line never reaches the shell.  Returns the input consumed; the
+ * allowed lines are appended to out (room for len + GOV_COMMAND_MAX + 1).
+ */
+static size_t raw_lines(struct bsess *s, const char *in, size_t len, char *out, size_t *olen)
+{
+    for (size_t i = 0; i < len; i++) {
+        const json_t *rule = NULL;
+        enum gov_cmd_action a;
+
+        if (in[i] != '\n') {
+            if (s->line_len < GOV_COMMAND_MAX)
+                s->line[s->line_len++] = in[i];
+            else
+                s->line_taint = true; /* too long to check: refused whole */
+            continue;
+        }
+        s->line[s->line_len] = '\0';
+        gov_command_normalize(s->line, s->line_cmd, sizeof(s->line_cmd));
+        a = s->line_taint ? GOV_CMD_DENY
+                          : gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
+        if (!s->line_cmd[0] && !s->line_taint)
+            a = GOV_CMD_ALLOW;
+        if (a == GOV_CMD_ALLOW) {
+            memcpy(out + *olen, s->line, s->line_len);
+            *olen += s->line_len;
+            out[(*olen)++] = '\n';
+        } else {
+            memcpy(s->line_raw, s->line, s->line_len);
+            s->line_raw[s->line_len] = '\0';
+            if (s->line_taint)
+                s->line_cmd[0] = '\0';
+            s->line_echoed = true; /* what is sent is what is checked */
+            s->line_act = a == GOV_CMD_HOLD ? LINE_HOLD : LINE_DENY;
+        }
+        s->line_len = 0;
+        s->line_taint = false;
+        if (a != GOV_CMD_ALLOW)
+            return i + 1;
+    }
+    return len;
+}
+
+/* Keep what follows a held line for once it is decided. */
+static void rest_keep(struct bsess *s, const char *d, size_t n)
+{
+    char *r = malloc(s->rest_len + n);
+
+    if (!r)
+        return;
+    memcpy(r, d, n);
+    if (s->rest_len)
+        memcpy(r + n, s->rest, s->rest_len);
+    free(s->rest);
+    s->rest = r;
+    s->rest_len += n;
+}
+
+/* Admin to target without a pty under a filtering policy (see raw_lines). */
+static bool raw_input(struct bsess *s)
+{
+    struct carry *c = carry_get(&s->a2t);
+    char in[16384]; /* with a held line's remainder, fits a carry */
+    uint32_t room;
+    size_t n, used;
+    bool moved = false;
+    int w, k;
+
+    if (!c)
+        return false;
+    if (c->len > c->off) {
+        w = ssh_channel_write(s->tch, c->data + c->off, (uint32_t)(c->len - c->off));
+        if (w > 0) {
+            c->off += (size_t)w;
+            moved = true;
+        }
+        if (c->off < c->len)
+            return moved;
+        c->len = c->off = 0;
+    }
+    if (s->line_waiting || s->line_act != LINE_NONE)
+        return moved;
+    room = ssh_channel_window_size(s->tch);
+    if (room == 0)
+        return moved;
+    if (s->rest_len) {
+        n = s->rest_len < sizeof(in) ? s->rest_len : sizeof(in);
+        memcpy(in, s->rest, n);
+        memmove(s->rest, s->rest + n, s->rest_len - n);
+        s->rest_len -= n;
+    } else {
+        k = ssh_channel_poll(s->ach, 0);
+        if (k == SSH_EOF && s->line_len > 0 && !s->raw_stopped) {
+            /* The last line has no newline: the shell would run it at EOF all the same. */
+            in[0] = '\n';
+            n = 1;
+        } else {
+            if (k <= 0)
+                return moved;
+            if ((uint32_t)k > room)
+                k = (int)room;
+            if ((size_t)k > sizeof(in))
+                k = (int)sizeof(in);
+            if ((k = ssh_channel_read_nonblocking(s->ach, in, (uint32_t)k, 0)) <= 0)
+                return moved;
+            n = (size_t)k;
+            s->last_activity_ms = now_ms(s);
+        }
+    }
+    if (s->raw_stopped)
+        return true; /* a line was refused: the rest is dropped */
+    used = raw_lines(s, in, n, c->data, &c->len);
+    if (used < n)
+        rest_keep(s, in + used, n - used);
+    s->bytes_in += c->len;
+    if (c->len) {
+        w = ssh_channel_write(s->tch, c->data, (uint32_t)c->len);
+        c->off = w > 0 ? (size_t)w : 0;
+        if (c->off >= c->len)
+            c->len = c->off = 0;
+    }
+    return true;
+}
+
+/* Nothing of the admin's input is left to check or send (EOF may follow). */
+static bool admin_input_done(const struct bsess *s)
+{
+    return carry_empty(s->a2t) && !s->rest_len && !s->line_waiting && s->line_act == LINE_NONE &&
+           (!s->filter || s->have_pty || s->line_len == 0 || s->raw_stopped);
+}
+
 static void relay(struct bsess *s)
 {
     if (s->notice[0]) {
@@ -1494,7 +1660,9 @@ static void relay(struct bsess *s)
     }
     for (unsigned i = 0; i < RELAY_STEPS; i++) {
         bool m = false;
-        if (s->line_waiting)
+        if (s->filter && !s->have_pty)
+            m |= raw_input(s);
+        else if (s->line_waiting)
             m |= line_wait_input(s);
         else if (s->line_act == LINE_NONE)
             m |= move(s, s->ach, 0, s->tch, 0, &s->a2t, &s->bytes_in, s->filter ? MOVE_FILTER : 0);
@@ -1514,7 +1682,7 @@ static void relay(struct bsess *s)
         s->pending_signal[0] = '\0';
     }
     /* Admin EOF reaches the target once everything before it has. */
-    if (!s->admin_eof_sent && s->ach && ssh_channel_is_eof(s->ach) && carry_empty(s->a2t) &&
+    if (!s->admin_eof_sent && s->ach && ssh_channel_is_eof(s->ach) && admin_input_done(s) &&
         ssh_channel_poll(s->ach, 0) == SSH_EOF) {
         ssh_channel_send_eof(s->tch);
         s->admin_eof_sent = true;
@@ -1534,7 +1702,8 @@ static void relay(struct bsess *s)
             if (s->have_exit_signal)
                 ssh_channel_request_send_exit_signal(s->ach, s->exit_signal, 0, "", "");
             else
-                ssh_channel_request_send_exit_status(s->ach, s->exit_status);
+                /* A script stopped at a refused line did not succeed. */
+                ssh_channel_request_send_exit_status(s->ach, s->raw_stopped ? 255 : s->exit_status);
             s->exit_sent = true;
         }
         if (ssh_channel_is_closed(s->tch) || !ssh_is_connected(s->cs)) {
@@ -1734,6 +1903,7 @@ static void session_free_if_done(struct bsess *s)
     free(s->command);
     secbuf_free(s->password);
     json_decref(s->policy);
+    free(s->rest);
     free(s);
 }
 

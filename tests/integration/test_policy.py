@@ -427,5 +427,38 @@ def test_jump_and_remote_forward_are_refused():
         st.cleanup()
 
 
+def test_script_on_stdin_stops_at_a_refused_line_and_waits_at_a_held_one():
+    """Without a pty lines are kept back whole: a refused line never reaches the shell."""
+    st = policy_stack()
+    proc = None
+    try:
+        p = st.ssh(None, input=b"echo one\nrm -rf /tmp/custos-script; echo removed\necho two\n")
+        assert p.stdout == b"one\n", p
+        assert b"destructive; open a change ticket" in p.stderr, p.stderr
+        assert b"the rest of the input is not sent" in p.stderr, p.stderr
+        assert p.returncode == 255, p
+        # A held line: the script waits, then goes on in order once approved.
+        proc = st.broker.popen("root@web01", None, st.keys["alice"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdin.write(b"echo before\nsystemctl restart api 2>/dev/null; echo held-ran\n"
+                         b"echo after\n")
+        proc.stdin.close()
+        proc.stdin = None  # closed: EOF after the three lines
+        rid = wait_for(lambda: [q["id"] for q in st.c.ok("gov.request.list", {})["requests"]
+                                if q.get("kind") == "command" and q["state"] == "pending"])
+        assert rid, st.broker.logtext()[-2000:]
+        q = st.c.ok("gov.request.get", {"id": rid[0]})
+        assert q["command_kind"] == "shell" and q["command"].startswith("systemctl restart api")
+        st.c.ok("gov.request.approve", {"as": "bob", "id": rid[0]})
+        out, err = proc.communicate(timeout=30)
+        assert out == b"before\nheld-ran\nafter\n", (out, err)
+        assert proc.returncode == 0, (out, err)
+    finally:
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        st.cleanup()
+
+
 if __name__ == "__main__":
     run_tests(globals())
