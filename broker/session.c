@@ -1144,6 +1144,25 @@ static bool line_enter(struct bsess *s)
     return true;
 }
 
+/*
+ * Any other control key: the line as typed so far must be one the policy
+ * allows, since the shell may run it on this key; else it is refused here.
+ */
+static bool line_key_check(struct bsess *s)
+{
+    char norm[GOV_COMMAND_MAX + 1];
+
+    s->line[s->line_len] = '\0';
+    gov_command_normalize(s->line, norm, sizeof(norm));
+    if (!norm[0] || gov_command_decide(s->policy, "exec", norm, NULL) == GOV_CMD_ALLOW)
+        return false;
+    memcpy(s->line_cmd, norm, sizeof(norm));
+    s->line_echoed = line_echoed(s);
+    line_reset(s);
+    s->line_act = LINE_DENY;
+    return true;
+}
+
 /* Delete the last character (a UTF-8 sequence counts as one). */
 static void line_erase_char(struct bsess *s)
 {
@@ -1171,16 +1190,18 @@ static size_t line_filter(struct bsess *s, const char *d, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)d[i];
 
-        if (s->esc == 1) {
+        /* A control character ends any escape sequence and counts on its own (ESC ^M). */
+        if (s->esc == 1 && c >= 0x20) {
             s->esc = c == '[' || c == 'O' ? 2 : 0;
             s->line_taint = true;
             continue;
         }
-        if (s->esc == 2) {
+        if (s->esc == 2 && c >= 0x20) {
             if (c >= 0x40 && c <= 0x7e)
                 s->esc = 0;
             continue;
         }
+        s->esc = 0;
         switch (c) {
         case 0x1b:
             s->esc = 1;
@@ -1202,9 +1223,12 @@ static size_t line_filter(struct bsess *s, const char *d, size_t n)
             line_erase_word(s);
             break;
         default:
-            if (c < 0x20)
+            if (c < 0x20) {
+                /* Other keys may run the line (^O, ^X^E, a key bound to accept-line). */
+                if (line_key_check(s))
+                    return i;
                 s->line_taint = true;
-            else if (s->line_len < GOV_COMMAND_MAX)
+            } else if (s->line_len < GOV_COMMAND_MAX)
                 s->line[s->line_len++] = (char)c;
             else
                 s->line_taint = true;

@@ -216,16 +216,17 @@ class Pty:
             os.execvp(argv[0], argv)
         self.out = b""
 
-    def read_until(self, token, limit=20):
+    def read_until(self, token, limit=20, start=0):
+        """Read until token shows up in the output after offset start."""
         deadline = time.time() + limit
-        while token not in self.out and time.time() < deadline:
+        while token not in self.out[start:] and time.time() < deadline:
             r, _, _ = select.select([self.fd], [], [], 0.3)
             if r:
                 try:
                     self.out += os.read(self.fd, 65536)
                 except OSError:
                     break
-        return token in self.out
+        return token in self.out[start:]
 
     def type_line(self, text):
         """Type like a person: the text, wait for the shell's echo, then Enter."""
@@ -260,6 +261,12 @@ def test_typed_lines_in_a_shell_are_checked():
         t.type_line("rm -rf /tmp/custos-typed; echo removed-$((2+2))")
         assert t.read_until(b"destructive; open a change ticket"), t.out[-2000:]
         assert b"removed-4" not in t.out
+        # ^O (operate-and-get-next) would run the line too: checked like Enter.
+        mark = len(t.out)
+        os.write(t.fd, b"rm -rf /tmp/custos-o")
+        t.read_until(b"custos-o", 5)
+        os.write(t.fd, b"\x0f")
+        assert t.read_until(b"destructive", 10, start=mark), t.out[-2000:]
         t.type_line("echo still-here-$((3+3))")
         assert t.read_until(b"still-here-6"), t.out[-2000:]
         # A held line runs once approved.
