@@ -26,7 +26,13 @@ struct selfmenu_io {
 
 struct selfmenu;
 
-/* Start the menu for the identity owning key `fp`; NULL after done() (out of memory). */
+/*
+ * Start the menu for the identity owning key `fp` (borrowed for the call);
+ * `cols` is the terminal's width.  Returns the menu, or NULL after done()
+ * (out of memory).  The menu owns itself: after it has called done() or
+ * connect(), or after selfmenu_abandon(), the caller forgets it, and it is
+ * freed once no vault answer is due (at most one call is outstanding).
+ */
 struct selfmenu *selfmenu_start(struct vlink *vault, const char *fp, int cols,
                                 const struct selfmenu_io *io);
 /* Bytes the admin typed (raw: "\r" for Enter, 0x7f/0x08 erase, 0x03 Ctrl-C, 0x04 Ctrl-D). */

@@ -31,10 +31,20 @@ struct command {
     const char *name;
     unsigned min_args;
     const char *usage;
+    bool needs_comment; /* the last of min_args is COMMENT... */
     /* Build the vault op and args for `job` (identity known); NULL op: handled locally. */
     const char *op;
     json_t *(*args)(struct selfsvc_job *job, char *err, size_t errlen);
-    void (*human)(struct selfsvc_job *job, json_t *result, struct buf *out);
+    /* What of the answer to show, plain or --json (new reference); NULL: all of it. */
+    json_t *(*view)(json_t *result);
+    /*
+     * Plain text: human() for the whole answer; or line() for each element of
+     * the answer's array `list` (`none` when it is empty), or for the answer
+     * itself when there is no list.
+     */
+    void (*human)(json_t *result, struct buf *out);
+    void (*line)(const json_t *o, struct buf *out);
+    const char *list, *none;
 };
 
 static const char usage_text[] =
@@ -46,11 +56,14 @@ static const char usage_text[] =
     "  ssh -p PORT custos@BROKER deny ID COMMENT...\n"
     "  ssh -p PORT custos@BROKER grants                      your live grants\n"
     "  ssh -p PORT custos@BROKER sessions                    your sessions\n"
-    "Add --json for the vault's answer as JSON.\n";
+    "  ssh -p PORT custos@BROKER reviews                     access reviews waiting for you\n"
+    "  ssh -p PORT custos@BROKER certify ITEM [COMMENT...]   keep the access under review\n"
+    "  ssh -p PORT custos@BROKER revoke ITEM COMMENT...      remove it now\n"
+    "Add --json for the vault's answer as JSON.\n"
+    "ssh -t -p PORT custos@BROKER (a terminal, no command) opens a menu to connect or request.\n";
 
 /* Output is best effort: a full buffer only truncates what the admin sees. */
-static void emit(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(struct buf *b, const char *fmt, ...)
+void selfsvc_emit(struct buf *b, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -71,13 +84,13 @@ static void finish_job(struct selfsvc_job *job, int status, const char *errmsg)
     free(job);
 }
 
-static const char *str(const json_t *o, const char *k)
+const char *selfsvc_str(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
     return v ? v : "-";
 }
 
-static void when(json_t *v, char *out, size_t len)
+void selfsvc_when(const json_t *v, char *out, size_t len)
 {
     time_t t = (time_t)json_integer_value(v);
     struct tm tm;
@@ -91,7 +104,7 @@ static void when(json_t *v, char *out, size_t len)
 }
 
 /* "30m", "4h", "1d", "90s", "1h30m" -> seconds; 0 if malformed. */
-static long long parse_duration(const char *s)
+long long selfsvc_parse_duration(const char *s)
 {
     long long total = 0, n = 0;
     bool digits = false;
@@ -128,6 +141,16 @@ static long long parse_duration(const char *s)
     return digits ? 0 : total;
 }
 
+const char *selfsvc_identity(int err, const json_t *res, const char *errmsg, char *out, size_t len)
+{
+    if (err)
+        return errmsg ? errmsg : "the vault is unreachable";
+    if (!json_is_string(json_object_get(res, "identity")))
+        return "your key is not registered to any identity";
+    snprintf(out, len, "%s", selfsvc_str(res, "identity"));
+    return NULL;
+}
+
 static char *join(struct selfsvc_job *job, unsigned from)
 {
     struct buf b;
@@ -151,36 +174,38 @@ static json_t *args_as(struct selfsvc_job *job, char *err, size_t errlen)
     return json_pack("{s:s}", "as", job->identity);
 }
 
-static void human_targets(struct selfsvc_job *job, json_t *res, struct buf *out)
+static void human_targets(json_t *res, struct buf *out)
 {
     json_t *g, *e;
     size_t i;
 
-    (void)job;
-    emit(out, "Reachable now:\n");
+    selfsvc_emit(out, "Reachable now:\n");
     if (json_array_size(json_object_get(res, "grants")) == 0)
-        emit(out, "  (no live grant)\n");
+        selfsvc_emit(out, "  (no live grant)\n");
     json_array_foreach(json_object_get(res, "grants"), i, g)
     {
         char until[32];
-        when(json_object_get(g, "expires_at"), until, sizeof(until));
-        emit(out, "  %-28s grant %-8s until %s\n", str(g, "account"), str(g, "id"), until);
+        selfsvc_when(json_object_get(g, "expires_at"), until, sizeof(until));
+        selfsvc_emit(out, "  %-28s grant %-8s until %s\n", selfsvc_str(g, "account"),
+                     selfsvc_str(g, "id"), until);
     }
-    emit(out, "You may request:\n");
+    selfsvc_emit(out, "You may request:\n");
     if (json_array_size(json_object_get(res, "entitlements")) == 0)
-        emit(out, "  (nothing)\n");
+        selfsvc_emit(out, "  (nothing)\n");
     json_array_foreach(json_object_get(res, "entitlements"), i, e)
     {
-        emit(out, "  %-28s role %-16s up to %llds, approval %s%s\n", str(e, "account"),
-             str(e, "role"), (long long)json_integer_value(json_object_get(e, "max_duration")),
-             str(json_object_get(e, "approval"), "by"),
-             json_is_true(json_object_get(e, "standing")) ? " (standing: no request needed)" : "");
+        selfsvc_emit(out, "  %-28s role %-16s up to %llds, approval %s%s\n",
+                     selfsvc_str(e, "account"), selfsvc_str(e, "role"),
+                     (long long)json_integer_value(json_object_get(e, "max_duration")),
+                     selfsvc_str(json_object_get(e, "approval"), "by"),
+                     json_is_true(json_object_get(e, "standing")) ? " (standing: no request needed)"
+                                                                  : "");
     }
 }
 
 static json_t *args_request(struct selfsvc_job *job, char *err, size_t errlen)
 {
-    long long d = parse_duration(job->words[2]);
+    long long d = selfsvc_parse_duration(job->words[2]);
     char *reason;
     json_t *a;
 
@@ -195,82 +220,58 @@ static json_t *args_request(struct selfsvc_job *job, char *err, size_t errlen)
     return a;
 }
 
-static void human_request_one(json_t *q, struct buf *out)
+void selfsvc_request_line(const json_t *q, struct buf *out)
 {
     json_t *a;
     size_t i;
     bool first = true;
 
-    emit(out, "%-8s %-9s %-10s %-24s %6llds ", str(q, "id"), str(q, "state"), str(q, "requester"),
-         str(q, "account"), (long long)json_integer_value(json_object_get(q, "duration")));
+    selfsvc_emit(out, "%-8s %-9s %-10s %-24s %6llds ", selfsvc_str(q, "id"),
+                 selfsvc_str(q, "state"), selfsvc_str(q, "requester"), selfsvc_str(q, "account"),
+                 (long long)json_integer_value(json_object_get(q, "duration")));
     json_array_foreach(json_object_get(q, "approvals"), i, a)
     {
-        emit(out, "%s%s", first ? "approved by " : ", ", str(a, "by"));
+        selfsvc_emit(out, "%s%s", first ? "approved by " : ", ", selfsvc_str(a, "by"));
         first = false;
     }
-    if (first && json_array_size(json_object_get(q, "approvers")))
-        emit(out, "waiting for %s",
-             json_string_value(json_array_get(json_object_get(q, "approvers"), 0)));
+    if (first && strcmp(selfsvc_str(q, "state"), "pending") == 0)
+        json_array_foreach(json_object_get(q, "approvers"), i, a)
+        {
+            selfsvc_emit(out, "%s%s", first ? "waiting for " : ", ", json_string_value(a) ?: "-");
+            first = false;
+        }
+    if (json_is_object(json_object_get(q, "denial")))
+        selfsvc_emit(out, "denied by %s: %s", selfsvc_str(json_object_get(q, "denial"), "by"),
+                     selfsvc_str(json_object_get(q, "denial"), "comment"));
     if (json_is_string(json_object_get(q, "grant")))
-        emit(out, " -> grant %s", str(q, "grant"));
-    emit(out, "\n");
+        selfsvc_emit(out, " -> grant %s", selfsvc_str(q, "grant"));
+    selfsvc_emit(out, "\n");
 }
 
-static void human_request(struct selfsvc_job *job, json_t *res, struct buf *out)
-{
-    (void)job;
-    human_request_one(res, out);
-}
-
-static json_t *args_requests(struct selfsvc_job *job, char *err, size_t errlen)
-{
-    (void)err;
-    (void)errlen;
-    return json_pack("{s:s}", "as", job->identity);
-}
-
-static void human_requests(struct selfsvc_job *job, json_t *res, struct buf *out)
-{
-    json_t *q;
-    size_t i;
-
-    (void)job;
-    if (json_array_size(json_object_get(res, "requests")) == 0)
-        emit(out, "No requests.\n");
-    json_array_foreach(json_object_get(res, "requests"), i, q) human_request_one(q, out);
-}
-
+/* approve/deny ID [COMMENT...] and certify/revoke ITEM [COMMENT...] (the command is the verb). */
 static json_t *args_decide(struct selfsvc_job *job, char *err, size_t errlen)
 {
+    bool review = strcmp(job->cmd->op, "gov.review.decide") == 0;
     char *comment = join(job, 2);
     json_t *a;
 
-    if (strcmp(job->words[0], "deny") == 0 && (!comment || !*comment)) {
-        snprintf(err, errlen, "deny needs a comment: deny ID COMMENT...");
-        free(comment);
-        return NULL;
-    }
-    a = json_pack("{s:s,s:s,s:s}", "as", job->identity, "id", job->words[1], "comment",
-                  comment ? comment : "");
+    (void)err;
+    (void)errlen;
+    a = json_pack("{s:s,s:s,s:s}", "as", job->identity, review ? "item" : "id", job->words[1],
+                  "comment", comment ? comment : "");
+    if (a && review)
+        json_object_set_new(a, "decision", json_string(job->words[0]));
     free(comment);
     return a;
 }
 
-static void human_grants(struct selfsvc_job *job, json_t *res, struct buf *out)
+static void grant_line(const json_t *g, struct buf *out)
 {
-    json_t *g;
-    size_t i;
+    char until[32];
 
-    (void)job;
-    if (json_array_size(json_object_get(res, "grants")) == 0)
-        emit(out, "No grants.\n");
-    json_array_foreach(json_object_get(res, "grants"), i, g)
-    {
-        char until[32];
-        when(json_object_get(g, "expires_at"), until, sizeof(until));
-        emit(out, "%-8s %-24s %-11s %-8s until %s\n", str(g, "id"), str(g, "account"),
-             str(g, "kind"), str(g, "state"), until);
-    }
+    selfsvc_when(json_object_get(g, "expires_at"), until, sizeof(until));
+    selfsvc_emit(out, "%-8s %-24s %-11s %-8s until %s\n", selfsvc_str(g, "id"),
+                 selfsvc_str(g, "account"), selfsvc_str(g, "kind"), selfsvc_str(g, "state"), until);
 }
 
 static json_t *args_sessions(struct selfsvc_job *job, char *err, size_t errlen)
@@ -280,40 +281,148 @@ static json_t *args_sessions(struct selfsvc_job *job, char *err, size_t errlen)
     return json_pack("{s:s}", "identity", job->identity);
 }
 
-static void human_sessions(struct selfsvc_job *job, json_t *res, struct buf *out)
+static void session_line(const json_t *s, struct buf *out)
 {
-    json_t *s;
+    char start[32];
+
+    selfsvc_when(json_object_get(s, "started_at"), start, sizeof(start));
+    selfsvc_emit(out, "%-8s %-24s %-7s %s %s\n", selfsvc_str(s, "id"), selfsvc_str(s, "account"),
+                 selfsvc_str(s, "state"), start, selfsvc_str(s, "end_reason"));
+}
+
+/* Open items only: decided ones stay in the vault's report, not on the reviewer's desk. */
+static json_t *view_reviews(json_t *res)
+{
+    json_t *open = json_array(), *it;
     size_t i;
 
-    (void)job;
-    if (json_array_size(json_object_get(res, "sessions")) == 0)
-        emit(out, "No sessions.\n");
-    json_array_foreach(json_object_get(res, "sessions"), i, s)
+    json_array_foreach(json_object_get(res, "items"), i, it)
     {
-        char start[32];
-        when(json_object_get(s, "started_at"), start, sizeof(start));
-        emit(out, "%-8s %-24s %-7s %s %s\n", str(s, "id"), str(s, "account"), str(s, "state"),
-             start, str(s, "end_reason"));
+        const char *d = selfsvc_str(it, "decision");
+        if (strcmp(d, "pending") == 0 || strcmp(d, "escalated") == 0)
+            json_array_append(open, it);
     }
+    return json_pack("{s:o}", "items", open);
+}
+
+/* One review item: what is held by whom, when it was last used, and its decision. */
+static void review_line(const json_t *it, struct buf *out)
+{
+    const json_t *ev = json_object_get(it, "evidence");
+    json_int_t ls = json_integer_value(json_object_get(ev, "last_session"));
+    json_int_t lu = json_integer_value(json_object_get(ev, "last_use"));
+    char what[300], used[32];
+
+    if (json_is_string(json_object_get(it, "account")) &&
+        strcmp(selfsvc_str(it, "kind"), "role") != 0)
+        snprintf(what, sizeof(what), "%s %s (%s)", selfsvc_str(it, "kind"), selfsvc_str(it, "ref"),
+                 selfsvc_str(it, "account"));
+    else
+        snprintf(what, sizeof(what), "%s %s", selfsvc_str(it, "kind"), selfsvc_str(it, "ref"));
+    selfsvc_when(ls || lu ? json_object_get(ev, ls > lu ? "last_session" : "last_use") : NULL, used,
+                 sizeof(used));
+    selfsvc_emit(out, "%-14s %-10s %-34s last used %-17s %s", selfsvc_str(it, "id"),
+                 selfsvc_str(it, "identity"), what, used, selfsvc_str(it, "decision"));
+    if (json_is_string(json_object_get(it, "decided_by")))
+        selfsvc_emit(out, " by %s", selfsvc_str(it, "decided_by"));
+    if (json_is_string(json_object_get(it, "comment")))
+        selfsvc_emit(out, ": %s", selfsvc_str(it, "comment"));
+    selfsvc_emit(out, "\n");
 }
 
 static const struct command commands[] = {
-    {"targets", 0, "targets", "gov.me", args_as, human_targets},
-    {"request", 3, "request ACCOUNT DURATION REASON...", "gov.request.create", args_request,
-     human_request},
-    {"requests", 0, "requests", "gov.request.list", args_requests, human_requests},
-    {"approve", 1, "approve ID [COMMENT...]", "gov.request.approve", args_decide, human_request},
-    {"deny", 2, "deny ID COMMENT...", "gov.request.deny", args_decide, human_request},
-    {"grants", 0, "grants", "gov.grant.list", args_as, human_grants},
-    {"sessions", 0, "sessions", "session.list", args_sessions, human_sessions},
-    {NULL, 0, NULL, NULL, NULL, NULL},
+    {.name = "targets",
+     .usage = "targets",
+     .op = "gov.me",
+     .args = args_as,
+     .human = human_targets},
+    {.name = "request",
+     .min_args = 3,
+     .usage = "request ACCOUNT DURATION REASON...",
+     .op = "gov.request.create",
+     .args = args_request,
+     .line = selfsvc_request_line},
+    {.name = "requests",
+     .usage = "requests",
+     .op = "gov.request.list",
+     .args = args_as,
+     .line = selfsvc_request_line,
+     .list = "requests",
+     .none = "No requests."},
+    {.name = "approve",
+     .min_args = 1,
+     .usage = "approve ID [COMMENT...]",
+     .op = "gov.request.approve",
+     .args = args_decide,
+     .line = selfsvc_request_line},
+    {.name = "deny",
+     .min_args = 2,
+     .usage = "deny ID COMMENT...",
+     .needs_comment = true,
+     .op = "gov.request.deny",
+     .args = args_decide,
+     .line = selfsvc_request_line},
+    {.name = "grants",
+     .usage = "grants",
+     .op = "gov.grant.list",
+     .args = args_as,
+     .line = grant_line,
+     .list = "grants",
+     .none = "No grants."},
+    {.name = "sessions",
+     .usage = "sessions",
+     .op = "session.list",
+     .args = args_sessions,
+     .line = session_line,
+     .list = "sessions",
+     .none = "No sessions."},
+    {.name = "reviews",
+     .usage = "reviews",
+     .op = "gov.review.list",
+     .args = args_as,
+     .view = view_reviews,
+     .line = review_line,
+     .list = "items",
+     .none = "No open reviews."},
+    {.name = "certify",
+     .min_args = 1,
+     .usage = "certify ITEM [COMMENT...]",
+     .op = "gov.review.decide",
+     .args = args_decide,
+     .line = review_line},
+    {.name = "revoke",
+     .min_args = 2,
+     .usage = "revoke ITEM COMMENT...",
+     .needs_comment = true,
+     .op = "gov.review.decide",
+     .args = args_decide,
+     .line = review_line},
+    {.name = NULL},
 };
+
+/* The answer as plain text, as the command's table entry says. */
+static void human(const struct command *c, json_t *res, struct buf *out)
+{
+    json_t *o;
+    size_t i;
+
+    if (c->human) {
+        c->human(res, out);
+    } else if (!c->list) {
+        c->line(res, out);
+    } else {
+        if (json_array_size(json_object_get(res, c->list)) == 0)
+            selfsvc_emit(out, "%s\n", c->none);
+        json_array_foreach(json_object_get(res, c->list), i, o) c->line(o, out);
+    }
+}
 
 /* ---- flow --------------------------------------------------------------------- */
 
 static void on_answer(void *ctx, int err, json_t *res, const char *errmsg)
 {
     struct selfsvc_job *job = ctx;
+    json_t *shown;
     struct buf out;
 
     if (job->abandoned) {
@@ -326,15 +435,22 @@ static void on_answer(void *ctx, int err, json_t *res, const char *errmsg)
         finish_job(job, 1, msg);
         return;
     }
+    shown = job->cmd->view ? job->cmd->view(res) : json_incref(res);
     buf_init(&out, SELFSVC_OUT_MAX);
     if (job->json) {
-        char *s = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
-        if (s)
-            emit(&out, "%s\n", s);
+        char *s = json_dumps(shown, JSON_INDENT(2) | JSON_SORT_KEYS);
+        /* Not through selfsvc_emit: its line buffer would cut a long answer. */
+        if (s && (buf_append(&out, s, strlen(s)) != 0 || buf_append(&out, "\n", 1) != 0))
+            log_warn("self-service answer of %zu bytes cut", strlen(s));
         free(s);
-    } else {
-        job->cmd->human(job, res, &out);
+    } else if (shown) {
+        human(job->cmd, shown, &out);
+        /* Free text from the vault (reasons, comments) must not drive the admin's terminal. */
+        for (size_t i = 0; i < out.len; i++)
+            if (((unsigned char)out.data[i] < 0x20 && out.data[i] != '\n') || out.data[i] == 0x7f)
+                out.data[i] = '?';
     }
+    json_decref(shown);
     if (out.len)
         job->io.out(job->io.ctx, out.data, out.len);
     buf_fini(&out);
@@ -345,21 +461,17 @@ static void on_identity(void *ctx, int err, json_t *res, const char *errmsg)
 {
     struct selfsvc_job *job = ctx;
     char why[256] = "";
+    const char *refusal;
     json_t *args;
 
     if (job->abandoned) {
         finish_job(job, 1, NULL);
         return;
     }
-    if (err) {
-        finish_job(job, 1, errmsg ? errmsg : "the vault is unreachable");
+    if ((refusal = selfsvc_identity(err, res, errmsg, job->identity, sizeof(job->identity)))) {
+        finish_job(job, 1, refusal);
         return;
     }
-    if (!json_is_string(json_object_get(res, "identity"))) {
-        finish_job(job, 1, "your key is not registered to any identity");
-        return;
-    }
-    snprintf(job->identity, sizeof(job->identity), "%s", str(res, "identity"));
     if (!(args = job->cmd->args(job, why, sizeof(why)))) {
         finish_job(job, 2, why[0] ? why : "bad arguments");
         return;
@@ -404,7 +516,11 @@ struct selfsvc_job *selfsvc_run(struct vlink *vault, const char *fp, const char 
     }
     if (job->n - 1 < job->cmd->min_args) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "usage: %s", job->cmd->usage);
+        if (job->cmd->needs_comment && job->n == job->cmd->min_args)
+            snprintf(msg, sizeof(msg), "%s needs a comment (why): %s", job->cmd->name,
+                     job->cmd->usage);
+        else
+            snprintf(msg, sizeof(msg), "usage: %s", job->cmd->usage);
         finish_job(job, 2, msg);
         return NULL;
     }

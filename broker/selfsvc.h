@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "custos/buf.h"
 #include "vlink.h"
 
 /*
@@ -24,13 +25,34 @@ struct selfsvc_job;
 /*
  * Run `command` (the exec string) as the identity that owns key `fp`:
  * targets, request ACCOUNT DURATION REASON..., requests, approve ID [COMMENT...],
- * deny ID COMMENT..., grants, sessions, help; `--json` anywhere prints the
- * vault's raw answer.  Returns the job (owned by itself: freed after done(),
+ * deny ID COMMENT..., grants, sessions, reviews, certify ITEM [COMMENT...],
+ * revoke ITEM COMMENT..., help; `--json` anywhere prints the vault's answer
+ * (for reviews: only the open items).  Returns the job (owned by itself: freed after done(),
  * or after its vault answer arrives once abandoned), or NULL after done().
  */
 struct selfsvc_job *selfsvc_run(struct vlink *vault, const char *fp, const char *command,
                                 const struct selfsvc_io *io);
 /* The session is going away: never call its io again. */
 void selfsvc_abandon(struct selfsvc_job *job);
+
+/* ---- shared with the menu (selfmenu.c) ---- */
+
+/* printf to b, lines ending in "\n"; best effort: a full buffer only truncates. */
+void selfsvc_emit(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The string o[k], or "-" (borrowed from o). */
+const char *selfsvc_str(const json_t *o, const char *k);
+/* Unix time v as "2025-01-31T12:00Z" into out, or "-" when v is not an integer. */
+void selfsvc_when(const json_t *v, char *out, size_t len);
+/* "30m", "4h", "1d", "90s", "1h30m" -> seconds; 0 if malformed. */
+long long selfsvc_parse_duration(const char *s);
+/* One line for a request: id, state, requester, account, duration, then who approved it or
+   (pending) who may, and its grant. */
+void selfsvc_request_line(const json_t *q, struct buf *out);
+/*
+ * Read the answer to gov.mfa.check {fp}: on success copy the identity into
+ * out[len] and return NULL; otherwise return the one-line reason (static or
+ * errmsg, valid as long as errmsg) to refuse with.
+ */
+const char *selfsvc_identity(int err, const json_t *res, const char *errmsg, char *out, size_t len);
 
 #endif
