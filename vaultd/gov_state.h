@@ -166,11 +166,13 @@ MUST_CHECK int gov_campaign_deadline(struct vaultd *vd, struct req *rq, MDB_txn 
  * of kind "command" by `requester` (identity object) for `session` (the
  * session record), decided by the rule's approval (the requester's manager
  * when it has none) within the rule's timeout, then expired by the timer.
- * Audited; pushes request.created.  *out new reference.
+ * Audited; pushes request.created.  *out new reference.  Nobody can approve:
+ * -ERR_DENIED with the reason in why, rq untouched (a refusal, not a failure).
  */
 MUST_CHECK int gov_hold_create(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                const json_t *requester, const json_t *session, const char *kind,
-                               const char *command, const json_t *rule, json_t **out);
+                               const char *command, const json_t *rule, json_t **out, char *why,
+                               size_t whylen);
 /* The session behind a pending hold went away: request `id` cancelled (audited). */
 MUST_CHECK int gov_hold_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
                                const char *why);

@@ -135,13 +135,14 @@ static void only_file_transfer(json_t *roles)
  * Who may approve for `actor` under `approval` (the target's owner from
  * `target`, may be NULL).  Only what resolution needs is loaded: the
  * manager, and the group's members when the policy names a group (a scan of
- * every identity).  Nobody: -ERR_DENIED with the reason.
+ * every identity).  Nobody: -ERR_DENIED with the reason in why (the
+ * caller decides whether that fails the request).
  */
-static int approvers_for(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json_t *actor,
-                         const json_t *approval, const json_t *target, json_t **approvers)
+static int approvers_for(struct vaultd *vd, MDB_txn *txn, const json_t *actor,
+                         const json_t *approval, const json_t *target, json_t **approvers,
+                         char *why, size_t whylen)
 {
     json_t *identities = json_object(), *members = NULL;
-    char why[256] = "";
     int r = 0;
 
     *approvers = NULL;
@@ -160,10 +161,8 @@ static int approvers_for(struct vaultd *vd, struct req *rq, MDB_txn *txn, const 
         members = json_array();
     }
     if (gov_approvers_resolve(approval, actor, target, members, identities, approvers, why,
-                              sizeof(why)) != 0) {
-        req_fail(rq, -ERR_DENIED, "%s", why);
+                              whylen) != 0)
         r = -ERR_DENIED;
-    }
 out:
     json_decref(identities);
     json_decref(members);
@@ -233,9 +232,12 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
             goto out;
         emit_decided(rq, request);
     } else {
-        if ((r = approvers_for(vd, rq, txn, actor, json_object_get(ent, "approval"), target,
-                               &approvers)) != 0)
+        if ((r = approvers_for(vd, txn, actor, json_object_get(ent, "approval"), target, &approvers,
+                               why, sizeof(why))) != 0) {
+            if (r == -ERR_DENIED)
+                req_fail(rq, r, "%s", why);
             goto out;
+        }
         json_object_set(request, "approvers", approvers);
         if ((r = request_save(vd, txn, request, STORE_CREATE)) != 0 ||
             (r = req_audit(vd, rq, txn, account,
@@ -453,7 +455,7 @@ out:
 
 int gov_hold_create(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json_t *requester,
                     const json_t *session, const char *kind, const char *command,
-                    const json_t *rule, json_t **out)
+                    const json_t *rule, json_t **out, char *why, size_t whylen)
 {
     static const char manager[] = "{\"by\": \"manager\", \"count\": 1}";
     char rid[32];
@@ -470,7 +472,7 @@ int gov_hold_create(struct vaultd *vd, struct req *rq, MDB_txn *txn, const json_
         approval = deflt = json_loads(manager, 0, NULL);
     if (store_json_get(vd->store, txn, STORE_TARGETS, jstr(session, "target"), &target) != 0)
         target = NULL;
-    if ((r = approvers_for(vd, rq, txn, requester, approval, target, &approvers)) != 0 ||
+    if ((r = approvers_for(vd, txn, requester, approval, target, &approvers, why, whylen)) != 0 ||
         (r = gov_id_next(vd, txn, "r", rid, sizeof(rid))) != 0)
         goto out;
     request = json_pack(

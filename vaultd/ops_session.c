@@ -253,7 +253,7 @@ static int hold(struct vaultd *vd, struct req *rq, MDB_txn *txn, const struct op
 {
     json_t *sess = NULL, *requester = NULL, *request = NULL, *detail;
     const char *ident = jstr(decision, "identity");
-    char sid[32];
+    char sid[32], why[256] = "", msg[GOV_COMMAND_MAX + 400];
     int r;
 
     if ((r = gov_id_next(vd, txn, "s", sid, sizeof(sid))) != 0 ||
@@ -261,8 +261,15 @@ static int hold(struct vaultd *vd, struct req *rq, MDB_txn *txn, const struct op
         goto out;
     sess = session_new(sid, oa, decision, acct, gov_now());
     json_object_set_new(sess, "state", json_string("held"));
-    if ((r = gov_hold_create(vd, rq, txn, requester, sess, oa->kind, oa->command, rule,
-                             &request)) != 0)
+    r = gov_hold_create(vd, rq, txn, requester, sess, oa->kind, oa->command, rule, &request, why,
+                        sizeof(why));
+    if (r == -ERR_DENIED) {
+        snprintf(msg, sizeof(msg), "\"%s\" on %s needs approval, but nobody can approve it: %s",
+                 oa->command ? oa->command : "", oa->account, why);
+        r = refuse(vd, rq, txn, oa, deny_new(ident, "command_not_approvable", msg));
+        goto out;
+    }
+    if (r != 0)
         goto out;
     json_object_set(sess, "hold", json_object_get(request, "id"));
     detail = open_detail(oa, ident);
@@ -848,6 +855,7 @@ static int op_session_command(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     const char *id, *command = NULL, *cancel = NULL;
     json_t *s = NULL, *requester = NULL, *request = NULL;
     const json_t *rule = NULL;
+    char why[256] = "";
     enum gov_cmd_action action;
     int r;
 
@@ -887,8 +895,17 @@ static int op_session_command(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     if (action == GOV_CMD_HOLD) {
         if ((r = gov_load(vd, rq, txn, STORE_IDENTITIES, "identity", jstr(s, "identity"),
-                          &requester)) != 0 ||
-            (r = gov_hold_create(vd, rq, txn, requester, s, "shell", command, rule, &request)) != 0)
+                          &requester)) != 0)
+            goto out;
+        r = gov_hold_create(vd, rq, txn, requester, s, "shell", command, rule, &request, why,
+                            sizeof(why));
+        if (r == -ERR_DENIED) {
+            /* Nobody can approve it: refused, with the reason. */
+            rq->result = json_pack("{s:s,s:s,s:s}", "session", id, "action", "deny", "reason", why);
+            r = 0;
+            goto out;
+        }
+        if (r != 0)
             goto out;
         json_object_set(s, "hold", json_object_get(request, "id"));
         if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, id, s, STORE_UPDATE)) != 0)

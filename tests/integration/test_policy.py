@@ -467,5 +467,24 @@ def test_script_on_stdin_stops_at_a_refused_line_and_waits_at_a_held_one():
         st.cleanup()
 
 
+def test_hold_nobody_can_approve_is_a_refusal_with_its_reason():
+    st = policy_stack()
+    try:
+        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
+            {"account": "root@web*", "max_duration": 7200,
+             "commands": [{"exec": "reboot*", "action": "hold",
+                           "approval": {"by": "group", "group": "ghosts"}}]}]})
+        st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
+                                     "reason": "new policy"})
+        st.grant()
+        p = st.ssh("reboot now; echo rebooted")
+        assert p.returncode == 255 and b"rebooted" not in p.stdout, p
+        assert b"nobody can approve it" in p.stderr, p.stderr
+        assert not [q for q in st.c.ok("gov.request.list", {})["requests"]
+                    if q.get("kind") == "command"]
+    finally:
+        st.cleanup()
+
+
 if __name__ == "__main__":
     run_tests(globals())
