@@ -614,8 +614,7 @@ static void tell_hold(struct bsess *s, const char *what, const json_t *hold)
     tell(s, "\"%s\" needs approval (%s): request %s waits for %s, up to %lld min", what,
          json_string_value(json_object_get(hold, "reason")) ?: "policy", s->hold_req, who,
          mins < 1 ? 1 : mins);
-    tell(s,
-         "approvers run: ssh custos@<this broker> approve %s   (or: custos gov request approve %s)",
+    tell(s, "approvers run: ssh custos@<this broker> approve %s   (or: custos gov approve %s)",
          s->hold_req, s->hold_req);
 }
 

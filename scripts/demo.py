@@ -44,12 +44,20 @@ def main():
         del demo_pw
 
         key, pub, fp = ssh_client_key(tmp, name="demo_key", comment="custos-demo")
-        c.ok("gov.identity.create", {"id": "you", "name": "Demo Admin",
+        c.ok("gov.identity.create", {"id": "boss", "name": "Demo Approver",
+                                     "email": "boss@example.com", "department": "ops"})
+        c.ok("gov.identity.create", {"id": "you", "name": "Demo Admin", "manager": "boss",
                                      "email": "you@example.com", "department": "ops"})
         c.ok("gov.identity.key.add", {"id": "you", "key": pub})
         c.ok("gov.role.create", {"name": "demo-web", "kind": "requestable",
-                                 "entitlements": [{"account": "*@web01", "max_duration": 28800,
-                                                   "approval": {"by": "none"}}]})
+                                 "entitlements": [{
+                                     "account": "*@web01", "max_duration": 28800,
+                                     "approval": {"by": "none"},
+                                     "commands": [
+                                         {"exec": "rm -rf *", "action": "deny",
+                                          "reason": "destructive; open a change ticket"},
+                                         {"exec": "*restart*", "action": "hold", "timeout": 600,
+                                          "reason": "restarts need your manager's approval"}]}]})
         c.ok("gov.identity.role.assign", {"id": "you", "role": "demo-web"})
         req = c.ok("gov.request.create", {"as": "you", "account": "demo@web01",
                                           "duration": 28800, "reason": "demo"})
@@ -70,6 +78,9 @@ Try it:
 
   %s
   %s -- 'id; hostname'
+  %s -- 'rm -rf /tmp/x'            # refused by the command policy, with its reason
+  %s -- 'echo restart web'         # held: approve it as your manager (below)
+  %s -tt custos@127.0.0.1          # the self-service menu (or: custos@... help)
 
 Watch it from another terminal:
 
@@ -77,10 +88,12 @@ Watch it from another terminal:
   %s session list
   %s gov grants
   %s audit export | tail -n 5
+  %s gov requests --state pending             # a held command shows as "run: ..."
+  %s gov approve r-N ok --as boss              # boss is your manager
 
 Ctrl-C stops everything this started.
-""" % (vault.sock, target.port, broker.port, fp, req["grant"], line, line, vault.sock, CLI,
-       CLI, CLI))
+""" % (vault.sock, target.port, broker.port, fp, req["grant"], line, line, line, line,
+       line.rsplit(" ", 1)[0], vault.sock, CLI, CLI, CLI, CLI, CLI))
         sys.stdout.flush()
         while not stop:
             for name, p in (("vaultd", vault.proc), ("broker", broker.proc)):
