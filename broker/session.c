@@ -72,10 +72,22 @@ struct carry {
 struct fwd {
     struct fwd *next;
     ssh_channel a, t;
+    bool reverse; /* -R: the target's channel came first; the admin's is opened to match */
     bool checked, opened, a_eof_sent, t_eof_sent;
-    char host[256];
+    char host[256]; /* -L: the destination; -R: the address the target listens on */
     unsigned port;
+    char orig[64]; /* -R: who connected on the target */
+    unsigned orig_port;
     struct carry *a2t, *t2a;
+};
+
+/* -R listeners a session may ask the target for (remote_forwarding of the entitlement). */
+#define RFWD_MAX 4u
+
+struct rfwd {
+    enum { RF_PENDING, RF_LISTENING, RF_DONE } state;
+    char addr[256];
+    unsigned port;
 };
 
 /* What the typed-line filter (shells under a filtering policy) decided at an Enter. */
@@ -173,6 +185,8 @@ struct bsess {
     char notice[256]; /* told to the admin once the session channel exists */
     struct fwd *fwds;
     unsigned n_fwds;
+    struct rfwd rfwds[RFWD_MAX];
+    unsigned n_rfwds;
 };
 
 static void pump(struct bsess *s);
@@ -305,6 +319,7 @@ static bool mfa_required(struct bsess *s)
 }
 
 static int fwd_open(struct bsess *s, ssh_message msg);
+static int rfwd_request(struct bsess *s, ssh_message msg);
 
 static void totp_prompt(ssh_message msg, const char *instruction)
 {
@@ -331,14 +346,8 @@ static int a_message(ssh_session session, ssh_message msg, void *ud)
         ssh_message_subtype(msg) == SSH_CHANNEL_DIRECT_TCPIP && s->authed)
         return fwd_open(s, msg);
     if (ssh_message_type(msg) == SSH_REQUEST_GLOBAL &&
-        ssh_message_subtype(msg) == SSH_GLOBAL_REQUEST_TCPIP_FORWARD) {
-        log_info("session=%llu user=%s remote forward (-R) refused", (unsigned long long)s->id,
-                 s->user);
-        snprintf(s->notice, sizeof(s->notice),
-                 "remote forwarding (-R) is refused: nothing may listen on a target and reach "
-                 "back through the broker");
-        return 1;
-    }
+        ssh_message_subtype(msg) == SSH_GLOBAL_REQUEST_TCPIP_FORWARD && s->authed)
+        return rfwd_request(s, msg);
     if (ssh_message_type(msg) != SSH_REQUEST_AUTH ||
         ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE || !s->need_totp)
         return 1; /* default reply: refused */
@@ -851,6 +860,8 @@ static bool hostkey_ok(struct bsess *s)
     return ok;
 }
 
+static int t_message(ssh_session session, ssh_message msg, void *ud);
+
 static void start_ssh(struct bsess *s)
 {
     const char *user = s->account;
@@ -876,6 +887,7 @@ static void start_ssh(struct bsess *s)
     }
     if (s->agent[0])
         ssh_options_set(s->cs, SSH_OPTIONS_IDENTITY_AGENT, s->agent);
+    ssh_set_message_callback(s->cs, t_message, s);
     ssh_set_blocking(s->cs, 0);
     set_state(s, ST_SSH);
 }
@@ -1403,13 +1415,14 @@ static void on_forward_reported(void *ctx, int err, json_t *res, const char *err
 }
 
 /* Every forward attempt is audited in the vault (allowed or not). */
-static void fwd_report(struct bsess *s, const char *host, int port, bool allowed)
+static void fwd_report(struct bsess *s, const char *kind, const char *host, int port, bool allowed)
 {
     if (!s->vsession[0])
         return;
     vlink_call(s->bl->vault, "session.command",
-               json_pack("{s:s,s:s,s:i,s:s}", "session", s->vsession, "forward_host", host ?: "",
-                         "forward_port", port, "action", allowed ? "allow" : "deny"),
+               json_pack("{s:s,s:s,s:s,s:i,s:s}", "session", s->vsession, "forward_kind", kind,
+                         "forward_host", host ?: "", "forward_port", port, "action",
+                         allowed ? "allow" : "deny"),
                on_forward_reported, NULL);
 }
 
@@ -1436,7 +1449,7 @@ static int fwd_open(struct bsess *s, ssh_message msg)
                  (unsigned long long)s->id, s->vsession, host ?: "?", port);
         tell(s, "forwarding to %.100s:%d refused: your entitlement for %s does not allow it",
              host ?: "?", port, s->account);
-        fwd_report(s, host, port, false);
+        fwd_report(s, "local", host, port, false);
         return 1;
     }
     if (s->n_fwds >= FWD_MAX || !(f = calloc(1, sizeof(*f)))) {
@@ -1457,7 +1470,7 @@ static int fwd_open(struct bsess *s, ssh_message msg)
     if (f->checked) {
         log_info("session=%llu vsession=%s forward to %s:%d", (unsigned long long)s->id,
                  s->vsession, host, port);
-        fwd_report(s, host, port, true);
+        fwd_report(s, "local", host, port, true);
     }
     return 0;
 }
@@ -1482,7 +1495,7 @@ static bool fwd_step(struct bsess *s, struct fwd *f)
         bool ok = gov_forward_allowed(s->policy, f->host, f->port);
 
         f->checked = true;
-        fwd_report(s, f->host, (int)f->port, ok);
+        fwd_report(s, "local", f->host, (int)f->port, ok);
         if (!ok) {
             tell(s, "forwarding to %.100s:%u refused: your entitlement for %s does not allow it",
                  f->host, f->port, s->account);
@@ -1491,6 +1504,21 @@ static bool fwd_step(struct bsess *s, struct fwd *f)
         }
         log_info("session=%llu vsession=%s forward to %s:%u", (unsigned long long)s->id,
                  s->vsession, f->host, f->port);
+    }
+    if (!f->opened && f->reverse) {
+        if (!f->a && !(f->a = ssh_channel_new(s->ss)))
+            return false;
+        rc = ssh_channel_open_reverse_forward(f->a, f->host, (int)f->port, f->orig,
+                                              (int)f->orig_port);
+        if (rc == SSH_AGAIN)
+            return true;
+        if (rc != SSH_OK) {
+            log_info("session=%llu -R connection on %s:%u: the admin's client refused it",
+                     (unsigned long long)s->id, f->host, f->port);
+            ssh_channel_close(f->t);
+            return false;
+        }
+        f->opened = true;
     }
     if (!f->opened) {
         if (!f->t && !(f->t = ssh_channel_new(s->cs)))
@@ -1527,6 +1555,117 @@ static bool fwd_step(struct bsess *s, struct fwd *f)
         return false;
     }
     return true;
+}
+
+/* ---- -R forwards (the target listens; its connections come back to the admin) ---- */
+
+/*
+ * The admin's tcpip-forward.  It comes before the session channel (OpenSSH
+ * sets forwards up first) and libssh wants the answer now, so an account
+ * session gets "yes" at once and the listener is asked of the target once the
+ * vault has answered: refused by the policy or by the target, the admin is
+ * told on stderr.  0: answered here, 1: refused (default reply).
+ */
+static int rfwd_request(struct bsess *s, ssh_message msg)
+{
+    const char *addr = ssh_message_global_request_address(msg);
+    int port = ssh_message_global_request_port(msg);
+    struct rfwd *rf;
+
+    if (!strchr(s->user, '@') || s->state >= ST_CLOSING) {
+        log_info("session=%llu user=%s remote forward refused: no account session",
+                 (unsigned long long)s->id, s->user);
+        return 1;
+    }
+    if (!addr || strlen(addr) >= sizeof(rf->addr) || port <= 0 || port > 65535 ||
+        s->n_rfwds >= RFWD_MAX ||
+        (s->policy && !gov_remote_forward_allowed(s->policy, addr, (unsigned)port))) {
+        log_info("session=%llu user=%s remote forward %s:%d refused", (unsigned long long)s->id,
+                 s->user, addr ?: "?", port);
+        snprintf(s->notice, sizeof(s->notice), "remote forwarding (-R) on %.100s:%d refused: %s",
+                 addr ?: "?", port,
+                 port <= 0                ? "the port must be given"
+                 : s->n_rfwds >= RFWD_MAX ? "too many in one session"
+                                          : "your entitlement does not allow it");
+        if (s->policy)
+            fwd_report(s, "remote", addr, port, false);
+        return 1;
+    }
+    rf = &s->rfwds[s->n_rfwds++];
+    rf->state = RF_PENDING;
+    rf->port = (unsigned)port;
+    snprintf(rf->addr, sizeof(rf->addr), "%s", addr);
+    ssh_message_global_request_reply_success(msg, (uint16_t)port);
+    return 0;
+}
+
+/* Check each -R against the policy and ask the target to listen (ST_RELAY only). */
+static void rfwds_step(struct bsess *s)
+{
+    for (unsigned i = 0; i < s->n_rfwds; i++) {
+        struct rfwd *rf = &s->rfwds[i];
+        int rc;
+
+        if (rf->state != RF_PENDING)
+            continue;
+        if (!gov_remote_forward_allowed(s->policy, rf->addr, rf->port)) {
+            tell(s,
+                 "remote forwarding (-R) on %.100s:%u refused: your entitlement for %s does "
+                 "not allow it",
+                 rf->addr, rf->port, s->account);
+            fwd_report(s, "remote", rf->addr, (int)rf->port, false);
+            rf->state = RF_DONE;
+            continue;
+        }
+        rc = ssh_channel_listen_forward(s->cs, rf->addr, (int)rf->port, NULL);
+        if (rc == SSH_AGAIN)
+            continue;
+        if (rc != SSH_OK) {
+            tell(s, "remote forwarding (-R) on %.100s:%u: the target refused to listen: %s",
+                 rf->addr, rf->port, ssh_get_error(s->cs));
+            rf->state = RF_DONE;
+            continue;
+        }
+        log_info("session=%llu vsession=%s target listens on %s:%u for the admin",
+                 (unsigned long long)s->id, s->vsession, rf->addr, rf->port);
+        fwd_report(s, "remote", rf->addr, (int)rf->port, true);
+        rf->state = RF_LISTENING;
+    }
+}
+
+/* The target leg's requests: a connection on a -R listener is taken; the rest refused. */
+static int t_message(ssh_session session, ssh_message msg, void *ud)
+{
+    struct bsess *s = ud;
+    int port = ssh_message_channel_request_open_destination_port(msg);
+    const char *orig = ssh_message_channel_request_open_originator(msg);
+    struct fwd *f;
+
+    (void)session;
+    if (ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
+        ssh_message_subtype(msg) != SSH_CHANNEL_FORWARDED_TCPIP || s->state != ST_RELAY ||
+        s->n_fwds >= FWD_MAX)
+        return 1;
+    for (unsigned i = 0; i < s->n_rfwds; i++) {
+        struct rfwd *rf = &s->rfwds[i];
+
+        if (rf->state != RF_LISTENING || (int)rf->port != port || !(f = calloc(1, sizeof(*f))))
+            continue;
+        f->reverse = f->checked = true;
+        snprintf(f->host, sizeof(f->host), "%s", rf->addr);
+        f->port = rf->port;
+        snprintf(f->orig, sizeof(f->orig), "%s", orig ? orig : "127.0.0.1");
+        f->orig_port = (unsigned)ssh_message_channel_request_open_originator_port(msg);
+        if (!(f->t = ssh_message_channel_request_open_reply_accept(msg))) {
+            free(f);
+            return 0;
+        }
+        f->next = s->fwds;
+        s->fwds = f;
+        s->n_fwds++;
+        return 0;
+    }
+    return 1;
 }
 
 static void fwds_step(struct bsess *s)
@@ -1695,6 +1834,7 @@ static void relay(struct bsess *s)
         if (!m)
             break;
     }
+    rfwds_step(s);
     fwds_step(s);
     if (s->resize_pending && s->tch) {
         ssh_channel_change_pty_size(s->tch, s->cols, s->rows);

@@ -815,12 +815,13 @@ out:
  */
 static int forward_report(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *s)
 {
-    const char *host, *action;
+    const char *host, *action, *kind = NULL;
     unsigned long long port = 0;
-    bool allowed;
+    bool allowed, remote;
     int r;
 
-    if ((r = text_arg(rq, "forward_host", true, 255, &host)) != 0 ||
+    if ((r = arg_str(rq, "forward_kind", false, &kind)) != 0 ||
+        (r = text_arg(rq, "forward_host", true, 255, &host)) != 0 ||
         (r = arg_uint(rq, "forward_port", true, 65535, &port)) != 0 ||
         (r = arg_str(rq, "action", true, &action)) != 0)
         return r;
@@ -828,14 +829,23 @@ static int forward_report(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_
         req_fail(rq, -ERR_INVAL, "\"action\" must be allow or deny");
         return -ERR_INVAL;
     }
-    allowed = gov_forward_allowed(json_object_get(s, "policy"), host, (unsigned)port);
+    if (kind && strcmp(kind, "local") != 0 && strcmp(kind, "remote") != 0) {
+        req_fail(rq, -ERR_INVAL, "\"forward_kind\" must be local or remote");
+        return -ERR_INVAL;
+    }
+    remote = kind && strcmp(kind, "remote") == 0;
+    allowed = remote
+                  ? gov_remote_forward_allowed(json_object_get(s, "policy"), host, (unsigned)port)
+                  : gov_forward_allowed(json_object_get(s, "policy"), host, (unsigned)port);
     if (strcmp(action, "allow") == 0 && !allowed)
         log_warn("session=%s broker forwarded to %s:%llu, which the policy does not allow",
                  jstr(s, "id"), host, port);
     if ((r = req_audit(vd, rq, txn, jstr(s, "account"),
-                       json_pack("{s:O,s:O,s:s,s:I,s:s,s:s}", "session", json_object_get(s, "id"),
-                                 "identity", json_object_get(s, "identity"), "forward_host", host,
-                                 "forward_port", (json_int_t)port, "action", action, "policy",
+                       json_pack("{s:O,s:O,s:s,s:s,s:I,s:s,s:s}", "session",
+                                 json_object_get(s, "id"), "identity",
+                                 json_object_get(s, "identity"), "forward_kind",
+                                 remote ? "remote" : "local", "forward_host", host, "forward_port",
+                                 (json_int_t)port, "action", action, "policy",
                                  allowed ? "allow" : "deny"))) != 0)
         return r;
     rq->result = json_pack("{s:O,s:s}", "session", json_object_get(s, "id"), "action",

@@ -11,9 +11,9 @@ static const char *const identity_keys[] = {
     "totp", "state", "state_at", "lifecycle",  "roles", "source",  META_KEYS, NULL};
 static const char *const role_keys[] = {"name",         "description", "kind", "owner",
                                         "entitlements", META_KEYS,     NULL};
-static const char *const ent_keys[] = {"account",          "max_duration",  "approval",
-                                       "break_glass",      "file_transfer", "commands",
-                                       "commands_default", "forwarding",    NULL};
+static const char *const ent_keys[] = {
+    "account",  "max_duration",     "approval",   "break_glass",       "file_transfer",
+    "commands", "commands_default", "forwarding", "remote_forwarding", NULL};
 static const char *const cmd_rule_keys[] = {"exec",    "subsystem", "action", "reason",
                                             "timeout", "approval",  NULL};
 static const char *const cmd_actions[] = {"allow", "deny", "hold", NULL};
@@ -462,10 +462,34 @@ static int check_command_rule(json_t *rule, const char *ew, size_t j, char *why,
     return 0;
 }
 
+/* An array (filled empty when missing) of HOST:PORT patterns. */
+static int check_forwards(json_t *ent, const char *key, const char *w, char *why, size_t whylen)
+{
+    json_t *fw = json_object_get(ent, key), *v;
+    size_t j;
+
+    if (!fw && json_object_set_new(ent, key, fw = json_array()) != 0)
+        return -ERR_NOMEM;
+    if (!json_is_array(fw) || json_array_size(fw) > GOV_LIST_MAX) {
+        gov_why(why, whylen, "%s.%s must be an array of at most %u HOST:PORT patterns", w, key,
+                GOV_LIST_MAX);
+        return -ERR_INVAL;
+    }
+    json_array_foreach(fw, j, v)
+    {
+        const char *p = json_string_value(v);
+        if (!printable_pattern(p, 300) || !strchr(p, ':') || strchr(p, ' ')) {
+            gov_why(why, whylen, "%s.%s[%zu] must be a pattern HOST:PORT", w, key, j);
+            return -ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
 /* commands, commands_default and forwarding (docs/governance.md, "Command policy"). */
 static int check_policy(json_t *ent, const char *w, char *why, size_t whylen)
 {
-    json_t *cmds = json_object_get(ent, "commands"), *fw, *v;
+    json_t *cmds = json_object_get(ent, "commands"), *v;
     size_t j;
     int r;
 
@@ -479,23 +503,9 @@ static int check_policy(json_t *ent, const char *w, char *why, size_t whylen)
                        v) if ((r = check_command_rule(v, w, j, why, whylen)) != 0) return r;
     if ((r = enum_value(ent, "commands_default", "allow", cmd_actions, w, why, whylen)) != 0)
         return r;
-    fw = json_object_get(ent, "forwarding");
-    if (!fw && json_object_set_new(ent, "forwarding", fw = json_array()) != 0)
-        return -ERR_NOMEM;
-    if (!json_is_array(fw) || json_array_size(fw) > GOV_LIST_MAX) {
-        gov_why(why, whylen, "%s.forwarding must be an array of at most %u HOST:PORT patterns", w,
-                GOV_LIST_MAX);
-        return -ERR_INVAL;
-    }
-    json_array_foreach(fw, j, v)
-    {
-        const char *p = json_string_value(v);
-        if (!printable_pattern(p, 300) || !strchr(p, ':') || strchr(p, ' ')) {
-            gov_why(why, whylen, "%s.forwarding[%zu] must be a pattern HOST:PORT", w, j);
-            return -ERR_INVAL;
-        }
-    }
-    return 0;
+    if ((r = check_forwards(ent, "forwarding", w, why, whylen)) != 0)
+        return r;
+    return check_forwards(ent, "remote_forwarding", w, why, whylen);
 }
 
 static int check_entitlement(json_t *ent, size_t i, char *why, size_t whylen)

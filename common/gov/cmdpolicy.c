@@ -21,7 +21,8 @@ static enum gov_cmd_action action_of(const char *s)
 
 json_t *gov_policy_of(const json_t *ent)
 {
-    static const char *const keys[] = {"commands", "commands_default", "forwarding", NULL};
+    static const char *const keys[] = {"commands", "commands_default", "forwarding",
+                                       "remote_forwarding", NULL};
     json_t *p = json_object();
 
     for (const char *const *k = keys; p && *k; k++)
@@ -94,7 +95,7 @@ bool gov_policy_filters(const json_t *policy)
     return false;
 }
 
-bool gov_forward_allowed(const json_t *policy, const char *host, unsigned port)
+static bool forward_in(const json_t *policy, const char *key, const char *host, unsigned port)
 {
     char dest[320];
     const json_t *p;
@@ -103,10 +104,20 @@ bool gov_forward_allowed(const json_t *policy, const char *host, unsigned port)
     if (!policy || !host || strlen(host) > 255)
         return false;
     snprintf(dest, sizeof(dest), "%s:%u", host, port);
-    json_array_foreach(json_object_get(policy, "forwarding"), i, p)
+    json_array_foreach(json_object_get(policy, key), i, p)
     {
         if (gov_glob_match(json_string_value(p), dest))
             return true;
     }
     return false;
+}
+
+bool gov_forward_allowed(const json_t *policy, const char *host, unsigned port)
+{
+    return forward_in(policy, "forwarding", host, port);
+}
+
+bool gov_remote_forward_allowed(const json_t *policy, const char *addr, unsigned port)
+{
+    return forward_in(policy, "remote_forwarding", addr, port);
 }

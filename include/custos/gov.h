@@ -403,7 +403,8 @@ enum gov_cmd_action { GOV_CMD_ALLOW, GOV_CMD_DENY, GOV_CMD_HOLD };
 const char *gov_cmd_action_name(enum gov_cmd_action a);
 /*
  * The policy part of an entitlement, as grants and sessions carry it:
- * {"commands", "commands_default", "forwarding"} (new reference; members
+ * {"commands", "commands_default", "forwarding", "remote_forwarding"} (new
+ * reference; members
  * missing from ent are left out).
  */
 json_t *gov_policy_of(const json_t *ent);
@@ -423,7 +424,9 @@ enum gov_cmd_action gov_command_decide(const json_t *policy, const char *kind, c
                                        const json_t **rule);
 /* Can any exec command be refused or held under `policy`?  (Shell lines need checking.) */
 bool gov_policy_filters(const json_t *policy);
-/* Does `policy` allow a direct-tcpip forward to host:port ("HOST:PORT" globs)? */
+/* Does `policy` allow a direct-tcpip forward (-L) to host:port ("forwarding" globs)? */
 bool gov_forward_allowed(const json_t *policy, const char *host, unsigned port);
+/* May the target listen on addr:port for a -R forward ("remote_forwarding" globs)? */
+bool gov_remote_forward_allowed(const json_t *policy, const char *addr, unsigned port);
 
 #endif

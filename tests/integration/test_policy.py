@@ -399,6 +399,40 @@ def test_local_forward_only_where_the_entitlement_allows():
         st.cleanup()
 
 
+def test_remote_forward_only_where_the_entitlement_allows():
+    """-R: the target listens (as the entitlement allows) and its connections come back
+    through the broker to a service on the admin's side."""
+    eport, th = echo_server()
+    rport = free_port()
+    st = policy_stack()
+    proc = None
+    try:
+        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
+            {"account": "root@web*", "max_duration": 7200,
+             "remote_forwarding": ["127.0.0.1:%d" % rport]}]})
+        st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
+                                     "reason": "new policy"})
+        st.grant()
+        argv = st.broker.ssh_argv("root@web01", "sleep 6", st.keys["alice"], options=[
+            "RemoteForward=127.0.0.1:%d 127.0.0.1:%d" % (rport, eport)])
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        c = connect_retry(rport)  # the target's sshd listens there (same network namespace)
+        c.settimeout(10)
+        c.sendall(b"pong")
+        assert c.recv(64) == b"echo:pong", st.broker.logtext()[-2000:]
+        c.close()
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, (out, err)
+        audit = st.vault.cli("audit", "export").stdout.decode().replace(" ", "")
+        assert '"forward_kind":"remote"' in audit and '"forward_port":%d' % rport in audit
+    finally:
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        st.cleanup()
+
+
 def test_jump_and_remote_forward_are_refused():
     st = policy_stack(forwarding=["127.0.0.1:*"])
     try:
@@ -423,13 +457,18 @@ def test_jump_and_remote_forward_are_refused():
                            capture_output=True, timeout=40, stdin=subprocess.DEVNULL)
         assert p.returncode == 255 and b"through" not in p.stdout, p
         assert b"administratively prohibited" in p.stderr or b"forwarding failed" in p.stderr, p
-        # -R: refused, told on stderr; the session itself goes on.
+        # -R outside remote_forwarding: refused, told on stderr; the session itself goes on.
         rport = free_port()
         p = st.ssh("sleep 1; echo done", options=[
             "RemoteForward=127.0.0.1:%d 127.0.0.1:%d" % (rport, tport),
             "ExitOnForwardFailure=no"])
         assert p.returncode == 0 and p.stdout == b"done\n", p
-        assert b"remote forwarding (-R) is refused" in p.stderr, p.stderr
+        assert b"remote forwarding (-R) on 127.0.0.1:%d refused" % rport in p.stderr, p.stderr
+        try:
+            socket.create_connection(("127.0.0.1", rport), timeout=1).close()
+            raise AssertionError("the target listens on %d" % rport)
+        except OSError:
+            pass
     finally:
         st.cleanup()
 

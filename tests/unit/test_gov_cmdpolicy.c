@@ -93,6 +93,13 @@ static void test_forward_allowed(void **state)
     assert_false(gov_forward_allowed(p, "localhost", 5432));
     assert_false(gov_forward_allowed(NULL, "127.0.0.1", 5432));
     assert_false(gov_forward_allowed(p, NULL, 5432));
+    /* -R has its own list: -L patterns never let the target listen. */
+    assert_false(gov_remote_forward_allowed(p, "127.0.0.1", 5432));
+    json_decref(p);
+    p = policy("{\"remote_forwarding\": [\"127.0.0.1:80??\"]}");
+    assert_true(gov_remote_forward_allowed(p, "127.0.0.1", 8080));
+    assert_false(gov_remote_forward_allowed(p, "0.0.0.0", 8080));
+    assert_false(gov_forward_allowed(p, "127.0.0.1", 8080));
     json_decref(p);
 }
 
