@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "custos/buf.h"
+#include "custos/gov.h"
 #include "custos/log.h"
 #include "selfsvc.h"
 
@@ -222,13 +223,19 @@ static json_t *args_request(struct selfsvc_job *job, char *err, size_t errlen)
 
 void selfsvc_request_line(const json_t *q, struct buf *out)
 {
+    const char *cmd = json_string_value(json_object_get(q, "command"));
+    char what[80];
     json_t *a;
     size_t i;
     bool first = true;
 
-    selfsvc_emit(out, "%-8s %-9s %-10s %-24s %6llds ", selfsvc_str(q, "id"),
-                 selfsvc_str(q, "state"), selfsvc_str(q, "requester"), selfsvc_str(q, "account"),
-                 (long long)json_integer_value(json_object_get(q, "duration")));
+    /* How long access is asked for, or which command waits (a request of kind "command"). */
+    if (cmd)
+        snprintf(what, sizeof(what), "run: %.50s%s", cmd, strlen(cmd) > 50 ? "..." : "");
+    else
+        gov_duration_str(json_integer_value(json_object_get(q, "duration")), what, sizeof(what));
+    selfsvc_emit(out, "%-8s %-9s %-10s %-24s %-6s ", selfsvc_str(q, "id"), selfsvc_str(q, "state"),
+                 selfsvc_str(q, "requester"), selfsvc_str(q, "account"), what);
     json_array_foreach(json_object_get(q, "approvals"), i, a)
     {
         selfsvc_emit(out, "%s%s", first ? "approved by " : ", ", selfsvc_str(a, "by"));

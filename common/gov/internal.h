@@ -26,8 +26,6 @@ bool gov_is_active(const json_t *identity);
 
 /* Write one sentence to why (when why and whylen are non-zero). */
 void gov_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Human duration: "4h", "1h30m", "90s" (out holds at least 32 bytes). */
-void gov_duration_str(json_int_t secs, char *out, size_t outlen);
 
 /*
  * Approval of an entitlement with defaults applied: by "manager", count 1;

@@ -39,6 +39,8 @@ bool gov_name_is_valid(const char *s);
 bool gov_glob_match(const char *pattern, const char *s);
 /* A pattern: 1..129 chars of name chars plus '@', '*', '?', exactly one '@'. */
 bool gov_pattern_is_valid(const char *pattern);
+/* Human duration: "4h", "1h30m", "90s" (out holds at least 32 bytes). */
+void gov_duration_str(json_int_t secs, char *out, size_t outlen);
 /* An account id "NAME@TARGET" where both parts are valid names. */
 bool gov_account_is_valid(const char *account);
 /*

@@ -128,6 +128,8 @@ def test_held_exec_approved_over_ssh_resumes():
         # The requester cannot approve it; the approver sees it waiting for him.
         p = me("approve %s" % rid, "alice")
         assert p.returncode == 1 and b"approve" in p.stderr, p
+        p = me("requests", "bob")
+        assert b"run: systemctl restart nginx" in p.stdout and b"waiting for bob" in p.stdout, p
         p = me("requests --json", "bob")
         assert any(q["id"] == rid and q["state"] == "pending"
                    for q in json.loads(p.stdout)["requests"]), p.stdout

@@ -245,7 +245,7 @@ def test_menu_requests_then_connects_on_the_same_pty():
         term.type(b"x\r")
         term.read_until(rb"A reason is needed.*\r\nReason: ")
         term.type(b"MENU-9 chekc\x08\x08ck logs\x1b[D\x1bOB\r")
-        m = term.read_until(rb"Request filed:\r\n(r-\d+) +pending +alice +root@web01 +1800s "
+        m = term.read_until(rb"Request filed:\r\n(r-\d+) +pending +alice +root@web01 +30m +"
                             rb"waiting for bob\r\n")
         rid = m.group(1).decode()
         term.read_until(re.escape(PROMPT))
