@@ -48,6 +48,7 @@ enum state {
     ST_SSH,       /* key exchange with the target */
     ST_USERAUTH,  /* logging in with the vaulted credential */
     ST_CH_OPEN,   /* opening the target channel */
+    ST_CH_FWD,    /* a forward-only session (-J/-W): no channel of its own */
     ST_CH_PTY,    /* pty request */
     ST_CH_REQ,    /* shell / exec / subsystem */
     ST_RELAY,
@@ -56,7 +57,8 @@ enum state {
     ST_DEAD,
 };
 
-enum req_kind { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SUBSYSTEM };
+/* REQ_FORWARD: only forwards (ssh -J / -W as ACCOUNT@TARGET), no session channel at all. */
+enum req_kind { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SUBSYSTEM, REQ_FORWARD };
 
 struct carry {
     size_t len, off;
@@ -750,9 +752,10 @@ static void authorize(struct bsess *s)
     json_t *args = json_pack("{s:s,s:s,s:{s:s,s:i},s:s,s:s}", "fp", s->fp, "account", s->user,
                              "client", "addr", s->client_addr, "port", (int)s->client_port,
                              "broker", s->bl->conf->name, "kind",
-                             s->kind == REQ_SHELL  ? "shell"
-                             : s->kind == REQ_EXEC ? "exec"
-                                                   : "subsystem");
+                             s->kind == REQ_SHELL     ? "shell"
+                             : s->kind == REQ_EXEC    ? "exec"
+                             : s->kind == REQ_FORWARD ? "forward"
+                                                      : "subsystem");
 
     if (s->command)
         json_object_set_new(args, "command", json_string(s->command));
@@ -955,7 +958,7 @@ static void step_target(struct bsess *s)
                 finish(s, msg);
                 return;
             }
-            set_state(s, ST_CH_OPEN);
+            set_state(s, s->kind == REQ_FORWARD ? ST_CH_FWD : ST_CH_OPEN);
             continue;
         case ST_CH_OPEN:
             if (!s->tch) {
@@ -980,6 +983,13 @@ static void step_target(struct bsess *s)
             }
             set_state(s, s->have_pty ? ST_CH_PTY : ST_CH_REQ);
             continue;
+        case ST_CH_FWD:
+            /* A jump: logged in, nothing to open but the forwards themselves. */
+            set_state(s, ST_RELAY);
+            s->last_activity_ms = now_ms(s);
+            log_info("session=%llu vsession=%s relaying forwards only", (unsigned long long)s->id,
+                     s->vsession);
+            return;
         case ST_CH_PTY:
             rc = ssh_channel_request_pty_size(s->tch, s->term, s->cols, s->rows);
             if (rc == SSH_AGAIN)
@@ -1433,13 +1443,21 @@ static int fwd_open(struct bsess *s, ssh_message msg)
     int port = ssh_message_channel_request_open_destination_port(msg);
     struct fwd *f;
 
-    if (!s->ach || s->state >= ST_CLOSING || !strchr(s->user, '@')) {
-        log_info("session=%llu user=%s forward to %s:%d refused: no session to a target yet "
-                 "(ssh -J / -W through the broker is not allowed)",
+    /*
+     * Without a session channel this is a jump (-J / -W) as ACCOUNT@TARGET:
+     * the session becomes forward-only, authorized and logged in like any
+     * other, and its forwards leave from the target as the entitlement allows.
+     */
+    if (!s->ach && s->kind == REQ_NONE && s->state == ST_WAIT_REQ && strchr(s->user, '@') &&
+        !s->refuse[0])
+        s->kind = REQ_FORWARD;
+    if (s->state >= ST_CLOSING || !strchr(s->user, '@') || s->refuse[0] ||
+        (!s->ach && s->kind != REQ_FORWARD)) {
+        log_info("session=%llu user=%s forward to %s:%d refused: not a session to an account",
                  (unsigned long long)s->id, s->user, host ?: "?", port);
         snprintf(s->notice, sizeof(s->notice),
-                 "forwarding to %.100s:%d refused: jumping through the broker (-J, -W) is not "
-                 "allowed; connect as ACCOUNT@TARGET",
+                 "forwarding to %.100s:%d refused: forwards need a session to ACCOUNT@TARGET "
+                 "(e.g. ssh -J root@web01@broker ...)",
                  host ?: "?", port);
         return 1;
     }
@@ -1836,6 +1854,11 @@ static void relay(struct bsess *s)
     }
     rfwds_step(s);
     fwds_step(s);
+    if (s->kind == REQ_FORWARD && !s->fwds && s->state == ST_RELAY) {
+        /* A jump whose forwards are all closed (or refused) is over. */
+        snprintf(s->end_reason, sizeof(s->end_reason), "forwards closed");
+        set_state(s, ST_DEAD);
+    }
     if (s->resize_pending && s->tch) {
         ssh_channel_change_pty_size(s->tch, s->cols, s->rows);
         s->resize_pending = false;
@@ -2013,7 +2036,7 @@ static void pump(struct bsess *s)
         ssh_execute_message_callbacks(s->ss);
     if (s->state == ST_HANDSHAKE && s->authed)
         set_state(s, ST_WAIT_REQ);
-    if (s->state == ST_WAIT_REQ && s->ach && s->kind != REQ_NONE) {
+    if (s->state == ST_WAIT_REQ && (s->ach || s->kind == REQ_FORWARD) && s->kind != REQ_NONE) {
         if (s->refuse[0])
             finish(s, s->refuse);
         else if (strcmp(s->user, "custos") == 0)

@@ -117,8 +117,8 @@ static int open_args_get(struct req *rq, struct open_args *oa)
     if (!oa->kind)
         oa->kind = "shell";
     if (strcmp(oa->kind, "shell") != 0 && strcmp(oa->kind, "exec") != 0 &&
-        strcmp(oa->kind, "subsystem") != 0) {
-        req_fail(rq, -ERR_INVAL, "\"kind\" must be shell, exec or subsystem");
+        strcmp(oa->kind, "subsystem") != 0 && strcmp(oa->kind, "forward") != 0) {
+        req_fail(rq, -ERR_INVAL, "\"kind\" must be shell, exec, subsystem or forward");
         return -ERR_INVAL;
     }
     return 0;
@@ -357,7 +357,7 @@ static int open_session(struct vaultd *vd, struct req *rq, MDB_txn *txn, const s
         r = refuse(vd, rq, txn, oa, deny_new(ident, "no_credential", msg));
         goto out;
     }
-    if (!held && strcmp(oa->kind, "shell") != 0) {
+    if (!held && (strcmp(oa->kind, "exec") == 0 || strcmp(oa->kind, "subsystem") == 0)) {
         action = gov_command_decide(json_object_get(decision, "policy"), oa->kind,
                                     oa->command ? oa->command : "", &rule);
         if (action == GOV_CMD_DENY) {

@@ -435,17 +435,31 @@ def test_remote_forward_only_where_the_entitlement_allows():
         st.cleanup()
 
 
-def test_jump_and_remote_forward_are_refused():
-    st = policy_stack(forwarding=["127.0.0.1:*"])
+def test_jump_only_as_an_account_and_where_the_entitlement_allows():
+    """-J / -W (direct-tcpip with no session channel): as custos@ refused; as ACCOUNT@TARGET
+    a forward-only session whose forward leaves from the target, only where allowed."""
+    eport, th = echo_server()
+    st = policy_stack(forwarding=["127.0.0.1:%d" % eport])
     try:
         tport = st.targets[0].port
-        # -W is what -J runs on the jump host: no session, no credential injection, refused.
-        for user in ("custos", "root@web01"):
+
+        def jump(user, dest, data=b""):
             argv = st.broker.ssh_argv(user, None, st.keys["alice"])
-            argv = argv[:-1] + ["-W", "127.0.0.1:%d" % tport, argv[-1]]
-            p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-            assert p.returncode == 255 and b"SSH-2.0-" not in p.stdout, p
-        # A real -J through a config naming the broker as the jump host.
+            argv = argv[:-1] + ["-W", dest, argv[-1]]
+            return subprocess.run(argv, input=data, capture_output=True, timeout=30)
+        p = jump("custos", "127.0.0.1:%d" % eport)
+        assert p.returncode == 255 and p.stdout == b"", p
+        # Checked once the vault has answered: the channel just closes (no reason can be
+        # shown without a session channel), and the refusal is audited.
+        p = jump("root@web01", "127.0.0.1:%d" % tport)
+        assert p.stdout == b"", p
+        audit = st.vault.cli("audit", "export").stdout.decode().replace(" ", "")
+        assert '"forward_port":%d' % tport in audit and '"action":"deny"' in audit, audit[-1500:]
+        p = jump("root@web01", "127.0.0.1:%d" % eport, b"jumped")
+        assert p.stdout == b"echo:jumped", (p, st.broker.logtext()[-2000:])
+        sessions = st.c.ok("session.list", {})["sessions"]
+        assert any(x["kind"] == "forward" and x["state"] == "closed" for x in sessions), sessions
+        # A real -J through a config naming the broker (as custos@) as the jump host.
         cfg = os.path.join(st.vault.tmp, "jump_config")
         with open(cfg, "w") as f:
             f.write("Host broker\n  HostName 127.0.0.1\n  Port %d\n  User custos\n"
@@ -461,6 +475,7 @@ def test_jump_and_remote_forward_are_refused():
         assert b"administratively prohibited" in p.stderr or b"forwarding failed" in p.stderr, p
         # -R outside remote_forwarding: refused, told on stderr; the session itself goes on.
         rport = free_port()
+        tport = st.targets[0].port
         p = st.ssh("sleep 1; echo done", options=[
             "RemoteForward=127.0.0.1:%d 127.0.0.1:%d" % (rport, tport),
             "ExitOnForwardFailure=no"])
