@@ -160,11 +160,18 @@ class Stack:
         return self.broker.ssh(account, command, self.keys[ident], **kw)
 
     def cleanup(self):
+        """Stop everything; a broker that did not exit cleanly (or that a sanitizer
+        reported on) fails the test, after everything else is stopped."""
+        problem = None
         if self.broker:
             try:
-                self.broker.stop()
-            except AssertionError:
-                pass
+                rc = self.broker.stop()
+                if rc not in (0, None) or "Sanitizer" in self.broker.logtext():
+                    problem = "broker exited %s:\n%s" % (rc, self.broker.logtext()[-3000:])
+            except AssertionError as e:
+                problem = str(e)
         for t in self.targets:
             t.cleanup()
         self.vault.cleanup()
+        if problem:
+            raise AssertionError(problem)
