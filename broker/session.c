@@ -185,7 +185,7 @@ struct bsess {
     size_t rest_len;
     bool raw_stopped; /* a line was refused: nothing more goes to the target */
     char notice[256]; /* told to the admin once the session channel exists */
-    struct fwd *fwds;
+    struct fwd *fwds, *fwds_new;
     unsigned n_fwds;
     struct rfwd rfwds[RFWD_MAX];
     unsigned n_rfwds;
@@ -469,12 +469,24 @@ static int a_window(ssh_session session, ssh_channel ch, int w, int h, int pw, i
     return 0;
 }
 
+/* Valid UTF-8 (what the vault's JSON can carry, and audit)? */
+static bool utf8_ok(const char *p, size_t n)
+{
+    json_t *t = json_stringn(p, n);
+
+    json_decref(t);
+    return t != NULL;
+}
+
 static int take_request(struct bsess *s, enum req_kind kind, const char *arg)
 {
     if (s->kind != REQ_NONE)
         return 1; /* one request per session */
     if (arg && strlen(arg) > 4096)
         return 1;
+    if (arg && !utf8_ok(arg, strlen(arg)))
+        snprintf(s->refuse, sizeof(s->refuse),
+                 "the command is not valid UTF-8: it cannot be checked or audited; refused");
     s->kind = kind;
     free(s->command);
     s->command = arg ? strdup(arg) : NULL;
@@ -1149,15 +1161,21 @@ static bool line_enter(struct bsess *s)
     enum gov_cmd_action a;
 
     s->line[s->line_len] = '\0';
+    if (!utf8_ok(s->line, s->line_len))
+        unknown = true; /* also: readline may take such bytes as Meta keys */
     gov_command_normalize(s->line, s->line_cmd, sizeof(s->line_cmd));
     s->line_echoed = line_echoed(s);
     line_reset(s);
     if (!s->line_cmd[0] && !unknown)
         return false;
     a = gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
-    /* A line recalled or completed by the shell is not what the broker saw. */
-    if (a == GOV_CMD_ALLOW && unknown &&
-        gov_command_decide(s->policy, "exec", "", NULL) != GOV_CMD_ALLOW)
+    /*
+     * A line recalled, completed or edited in place is not what the broker
+     * saw: whatever the rules say of the broker's copy (hold included: an
+     * approver must see what runs), it is refused unless everything is allowed.
+     */
+    if (unknown &&
+        (a != GOV_CMD_ALLOW || gov_command_decide(s->policy, "exec", "", NULL) != GOV_CMD_ALLOW))
         a = GOV_CMD_DENY, s->line_cmd[0] = '\0';
     if (a == GOV_CMD_ALLOW)
         return false;
@@ -1236,9 +1254,12 @@ static size_t line_filter(struct bsess *s, const char *d, size_t n)
         case 0x08:
             line_erase_char(s);
             break;
-        case 0x03: /* ^C */
-        case 0x15: /* ^U */
+        case 0x03: /* ^C: the shell discards the whole line */
             line_reset(s);
+            break;
+        case 0x15: /* ^U erases back to the cursor: after cursor keys, what stays is unknown */
+            s->line_len = 0;
+            s->echo_len = 0;
             break;
         case 0x17: /* ^W */
             line_erase_word(s);
@@ -1273,11 +1294,49 @@ static void line_report(struct bsess *s)
 }
 
 /* Drop the typed line on the target (^C at a prompt discards it) and say why. */
+/* Write what the admin-to-target carry holds (whatever the filter is doing). */
+static bool a2t_flush(struct bsess *s)
+{
+    struct carry *c = s->a2t;
+    int w;
+
+    if (!c || c->off >= c->len || !s->tch)
+        return false;
+    w = ssh_channel_write(s->tch, c->data + c->off, (uint32_t)(c->len - c->off));
+    if (w > 0)
+        c->off += (size_t)w;
+    if (c->off >= c->len)
+        c->len = c->off = 0;
+    return w > 0;
+}
+
+/*
+ * Bytes the broker itself sends to the target (^C, a held Enter, a held
+ * line): queued after what is queued, so none is lost to a short write or a
+ * rekey.  No room (never expected: at most a line): the session ends.
+ */
+static void to_target(struct bsess *s, const char *d, size_t n)
+{
+    struct carry *c = carry_get(&s->a2t);
+
+    if (c && c->off) {
+        memmove(c->data, c->data + c->off, c->len - c->off);
+        c->len -= c->off;
+        c->off = 0;
+    }
+    if (!c || c->len + n > sizeof(c->data)) {
+        finish(s, "session ended: the broker could not deliver its own input to the target");
+        return;
+    }
+    memcpy(c->data + c->len, d, n);
+    c->len += n;
+    a2t_flush(s);
+}
+
 static void line_drop(struct bsess *s, const char *why)
 {
     if (s->have_pty) {
-        if (s->tch)
-            ssh_channel_write(s->tch, "\x03", 1);
+        to_target(s, "\x03", 1);
         tell(s, "%s", why);
     } else {
         /* A script: stop at the refused line, as set -e would; the shell gets EOF. */
@@ -1299,11 +1358,11 @@ static void line_drop(struct bsess *s, const char *why)
 static void line_release(struct bsess *s)
 {
     if (s->have_pty) {
-        ssh_channel_write(s->tch, "\r", 1);
+        to_target(s, "\r", 1);
     } else {
         size_t n = strlen(s->line_raw);
         s->line_raw[n] = '\n';
-        ssh_channel_write(s->tch, s->line_raw, (uint32_t)n + 1);
+        to_target(s, s->line_raw, n + 1);
         s->line_raw[n] = '\0';
     }
     s->line_waiting = false;
@@ -1429,6 +1488,8 @@ static void fwd_report(struct bsess *s, const char *kind, const char *host, int 
 {
     if (!s->vsession[0])
         return;
+    if (host && !utf8_ok(host, strlen(host)))
+        host = "(not UTF-8)";
     vlink_call(s->bl->vault, "session.command",
                json_pack("{s:s,s:s,s:s,s:i,s:s}", "session", s->vsession, "forward_kind", kind,
                          "forward_host", host ?: "", "forward_port", port, "action",
@@ -1482,8 +1543,8 @@ static int fwd_open(struct bsess *s, ssh_message msg)
         free(f);
         return 0;
     }
-    f->next = s->fwds;
-    s->fwds = f;
+    f->next = s->fwds_new;
+    s->fwds_new = f;
     s->n_fwds++;
     if (f->checked) {
         log_info("session=%llu vsession=%s forward to %s:%d", (unsigned long long)s->id,
@@ -1637,7 +1698,7 @@ static void rfwds_step(struct bsess *s)
         }
         rc = ssh_channel_listen_forward(s->cs, rf->addr, (int)rf->port, NULL);
         if (rc == SSH_AGAIN)
-            continue;
+            break; /* libssh has one global request in flight per session */
         if (rc != SSH_OK) {
             tell(s, "remote forwarding (-R) on %.100s:%u: the target refused to listen: %s",
                  rf->addr, rf->port, ssh_get_error(s->cs));
@@ -1678,24 +1739,41 @@ static int t_message(ssh_session session, ssh_message msg, void *ud)
             free(f);
             return 0;
         }
-        f->next = s->fwds;
-        s->fwds = f;
+        f->next = s->fwds_new;
+        s->fwds_new = f;
         s->n_fwds++;
         return 0;
     }
     return 1;
 }
 
+/*
+ * Forwards opened inside libssh's callbacks (possibly while the list below
+ * is walked) wait in fwds_new and join the list here, between walks.
+ */
+static void fwds_merge(struct bsess *s)
+{
+    while (s->fwds_new) {
+        struct fwd *f = s->fwds_new;
+        s->fwds_new = f->next;
+        f->next = s->fwds;
+        s->fwds = f;
+    }
+}
+
 static void fwds_step(struct bsess *s)
 {
-    for (struct fwd **pp = &s->fwds, *f; (f = *pp);) {
-        if (fwd_step(s, f)) {
-            pp = &f->next;
-            continue;
+    for (unsigned pass = 0; pass < 2 && (s->fwds || s->fwds_new); pass++) {
+        fwds_merge(s);
+        for (struct fwd **pp = &s->fwds, *f; (f = *pp);) {
+            if (fwd_step(s, f)) {
+                pp = &f->next;
+                continue;
+            }
+            *pp = f->next;
+            s->n_fwds--;
+            fwd_free(f);
         }
-        *pp = f->next;
-        s->n_fwds--;
-        fwd_free(f);
     }
 }
 
@@ -1705,21 +1783,58 @@ static void fwds_step(struct bsess *s)
  * refused line never reaches the shell.  Returns the input consumed; the
  * allowed lines are appended to out (room for len + GOV_COMMAND_MAX + 1).
  */
+/* Does the line so far end in an unescaped backslash (the newline continues it)? */
+static bool continued(const struct bsess *s)
+{
+    size_t n = 0;
+
+    while (n < s->line_len && s->line[s->line_len - 1 - n] == '\\')
+        n++;
+    return n % 2 == 1;
+}
+
+/* The line as the shell joins it: every backslash-newline removed. */
+static void joined(const char *line, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (; *line && o + 1 < outlen; line++) {
+        if (line[0] == '\\' && line[1] == '\n') {
+            line++;
+            continue;
+        }
+        out[o++] = *line;
+    }
+    out[o] = '\0';
+}
+
 static size_t raw_lines(struct bsess *s, const char *in, size_t len, char *out, size_t *olen)
 {
     for (size_t i = 0; i < len; i++) {
         const json_t *rule = NULL;
         enum gov_cmd_action a;
 
-        if (in[i] != '\n') {
+        unsigned char c = (unsigned char)in[i];
+
+        if (c != '\n' || continued(s)) {
+            /*
+             * A control byte (NUL above all: the shell drops it, the check
+             * would stop at it) makes the line unknown; so does a line too
+             * long to check.  Both are refused whole.
+             */
+            if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
+                s->line_taint = true;
             if (s->line_len < GOV_COMMAND_MAX)
-                s->line[s->line_len++] = in[i];
+                s->line[s->line_len++] = (char)c;
             else
-                s->line_taint = true; /* too long to check: refused whole */
+                s->line_taint = true;
             continue;
         }
         s->line[s->line_len] = '\0';
-        gov_command_normalize(s->line, s->line_cmd, sizeof(s->line_cmd));
+        if (!utf8_ok(s->line, s->line_len))
+            s->line_taint = true;
+        joined(s->line, s->line_cmd, sizeof(s->line_cmd));
+        gov_command_normalize(s->line_cmd, s->line_cmd, sizeof(s->line_cmd));
         a = s->line_taint ? GOV_CMD_DENY
                           : gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
         if (!s->line_cmd[0] && !s->line_taint)
@@ -1749,8 +1864,10 @@ static void rest_keep(struct bsess *s, const char *d, size_t n)
 {
     char *r = malloc(s->rest_len + n);
 
-    if (!r)
+    if (!r) {
+        line_drop(s, "out of memory while a line waits");
         return;
+    }
     memcpy(r, d, n);
     if (s->rest_len)
         memcpy(r + n, s->rest, s->rest_len);
@@ -1839,7 +1956,7 @@ static void relay(struct bsess *s)
         s->notice[0] = '\0';
     }
     for (unsigned i = 0; i < RELAY_STEPS; i++) {
-        bool m = false;
+        bool m = a2t_flush(s);
         if (s->filter && !s->have_pty)
             m |= raw_input(s);
         else if (s->line_waiting)
@@ -1854,7 +1971,7 @@ static void relay(struct bsess *s)
     }
     rfwds_step(s);
     fwds_step(s);
-    if (s->kind == REQ_FORWARD && !s->fwds && s->state == ST_RELAY) {
+    if (s->kind == REQ_FORWARD && !s->fwds && !s->fwds_new && s->state == ST_RELAY) {
         /* A jump whose forwards are all closed (or refused) is over. */
         snprintf(s->end_reason, sizeof(s->end_reason), "forwards closed");
         set_state(s, ST_DEAD);
@@ -2140,6 +2257,7 @@ static void teardown(struct bsess *s)
      * through ssh_bind_accept_fd) but not one given with SSH_OPTIONS_FD: the
      * target's socket is ours to close, after ssh_free is done with it.
      */
+    fwds_merge(s);
     while (s->fwds) {
         struct fwd *f = s->fwds;
         s->fwds = f->next;

@@ -31,6 +31,7 @@ struct vlink {
     void *ev_ctx;
     struct ndjson_reader reader;
     struct pending *pending;
+    struct deferred *deferred; /* failures still to be delivered (vlink_cancel reaches them) */
     json_int_t next_id;
     bool up, connecting, pipe_open, closing;
     unsigned handles; /* open uv handles; freed when 0 after close */
@@ -322,6 +323,8 @@ int vlink_open(uv_loop_t *loop, const char *path, unsigned timeout_s, const char
 /* Deliver an immediate failure from the next loop iteration, not inside vlink_call. */
 struct deferred {
     uv_idle_t idle;
+    struct deferred *next, *prev;
+    struct vlink *l; /* NULL once the link is closed */
     vlink_answer_cb cb;
     void *ctx;
     int err;
@@ -337,6 +340,14 @@ static void deferred_run(uv_idle_t *h)
     struct deferred *d = h->data;
 
     uv_idle_stop(h);
+    if (d->l) {
+        if (d->prev)
+            d->prev->next = d->next;
+        else
+            d->l->deferred = d->next;
+        if (d->next)
+            d->next->prev = d->prev;
+    }
     if (d->cb)
         d->cb(d->ctx, d->err, NULL,
               d->err == -ERR_CONN ? "the vault is unreachable" : "cannot send to the vault");
@@ -387,6 +398,11 @@ fail:
             d->cb = cb;
             d->ctx = ctx;
             d->err = -ERR_CONN;
+            d->l = l;
+            d->next = l->deferred;
+            if (l->deferred)
+                l->deferred->prev = d;
+            l->deferred = d;
             uv_idle_init(l->loop, &d->idle);
             d->idle.data = d;
             uv_idle_start(&d->idle, deferred_run);
@@ -408,6 +424,9 @@ void vlink_cancel(struct vlink *l, void *ctx)
     for (struct pending *p = l->pending; p; p = p->next)
         if (p->ctx == ctx)
             p->cb = NULL;
+    for (struct deferred *d = l->deferred; d; d = d->next)
+        if (d->ctx == ctx)
+            d->cb = NULL;
 }
 
 bool vlink_is_up(const struct vlink *l)
@@ -422,6 +441,9 @@ void vlink_close(struct vlink *l)
     if (!l || l->closing)
         return;
     l->closing = true;
+    for (struct deferred *d = l->deferred; d; d = d->next)
+        d->l = NULL; /* they still run (once each), without the link */
+    l->deferred = NULL;
     while ((p = l->pending)) {
         l->pending = p->next;
         fail_one(p, -ERR_CLOSED, "the broker is stopping");

@@ -121,6 +121,11 @@ static int open_args_get(struct req *rq, struct open_args *oa)
         req_fail(rq, -ERR_INVAL, "\"kind\" must be shell, exec, subsystem or forward");
         return -ERR_INVAL;
     }
+    /* The policy decides on the command: never on a missing one. */
+    if (!oa->command && (strcmp(oa->kind, "exec") == 0 || strcmp(oa->kind, "subsystem") == 0)) {
+        req_fail(rq, -ERR_INVAL, "\"command\" is required for kind %s", oa->kind);
+        return -ERR_INVAL;
+    }
     return 0;
 }
 
@@ -272,11 +277,12 @@ static int hold(struct vaultd *vd, struct req *rq, MDB_txn *txn, const struct op
     if (r != 0)
         goto out;
     json_object_set(sess, "hold", json_object_get(request, "id"));
+    if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, sid, sess, STORE_CREATE)) != 0)
+        goto out;
     detail = open_detail(oa, ident);
     json_object_set_new(detail, "session", json_string(sid));
     json_object_set(detail, "hold", json_object_get(request, "id"));
-    if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, sid, sess, STORE_CREATE)) != 0 ||
-        (r = req_audit(vd, rq, txn, oa->account, detail)) != 0)
+    if ((r = req_audit(vd, rq, txn, oa->account, detail)) != 0)
         goto out;
     rq->result = json_pack(
         "{s:b,s:s,s:s,s:s,s:{s:O,s:O,s:O,s:O}}", "allow", 1, "session", sid, "identity", ident,
@@ -406,8 +412,14 @@ static int open_session(struct vaultd *vd, struct req *rq, MDB_txn *txn, const s
         snprintf(sid, sizeof(sid), "%s", jstr(held, "id"));
         sess = json_incref(held);
         json_object_set_new(sess, "state", json_string("live"));
+        /* What allows it now, not what allowed it when it was held. */
         json_object_set(sess, "policy", or_null(json_object_get(decision, "policy")));
         json_object_set(sess, "expires_at", or_null(json_object_get(decision, "expires_at")));
+        json_object_set(sess, "grant", or_null(json_object_get(decision, "grant")));
+        json_object_set(sess, "via", or_null(json_object_get(decision, "via")));
+        json_object_set(sess, "role", or_null(json_object_get(decision, "role")));
+        json_object_set_new(sess, "file_transfer",
+                            json_boolean(json_is_true(json_object_get(decision, "file_transfer"))));
     } else {
         if ((r = gov_id_next(vd, txn, "s", sid, sizeof(sid))) != 0)
             goto out;
@@ -650,8 +662,11 @@ static int op_session_kill(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_INVAL;
         goto out;
     }
-    if (!str_eq(json_object_get(s, "state"), "live")) {
-        req_fail(rq, -ERR_STATE, "session %s is %s, not live", id, jstr(s, "state") ?: "unknown");
+    /* A held session (waiting for an approver) can be ended too. */
+    if (!str_eq(json_object_get(s, "state"), "live") &&
+        !str_eq(json_object_get(s, "state"), "held")) {
+        req_fail(rq, -ERR_STATE, "session %s is %s, not live or held", id,
+                 jstr(s, "state") ?: "unknown");
         r = -ERR_STATE;
         goto out;
     }

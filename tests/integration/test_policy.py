@@ -296,21 +296,34 @@ def test_typed_lines_in_a_shell_are_checked():
 
 
 def test_allow_list_shell_refuses_lines_it_cannot_follow():
-    """With commands_default deny, a line recalled from history is refused (unknown)."""
+    """With commands_default deny: a line recalled from history is refused (unknown), an
+    allow rule's * never lets shell syntax through, and ^U after cursor keys does not make a
+    line known again."""
     st = policy_stack(commands_default="deny")
     t = None
     try:
         st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
             {"account": "root@web*", "max_duration": 7200, "commands_default": "deny",
-             "commands": [{"exec": "echo *", "action": "allow"}]}]})
+             "commands": [{"exec": "expr *", "action": "allow"}]}]})
         st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
                                      "reason": "new policy"})
         st.grant()
         t = Pty(st.broker.ssh_argv("root@web01", None, st.keys["alice"], tty=True))
-        t.type_line("echo ok-$((5+5))")
-        assert t.read_until(b"ok-10"), t.out[-2000:]
+        t.type_line("expr 40 + 2")
+        assert t.read_until(b"42\r\n"), t.out[-2000:]
         t.type_line("id -un")
         assert t.read_until(b"not among the commands allowed"), t.out[-2000:]
+        mark = len(t.out)
+        t.type_line("expr 1 + 1; id -un")
+        assert t.read_until(b"not among the commands allowed", start=mark), t.out[-2000:]
+        assert b"\r\nroot\r\n" not in t.out[mark:], t.out[-2000:]
+        # Home, then ^U: readline keeps what was after the cursor; the broker cannot know it.
+        mark = len(t.out)
+        os.write(t.fd, b"id -un")
+        t.read_until(b"id -un", 5, start=mark)
+        os.write(t.fd, b"\x1b[H\x15\r")
+        assert t.read_until(b"cannot follow", start=mark), t.out[-2000:]
+        assert b"\r\nroot\r\n" not in t.out[mark:], t.out[-2000:]
         os.write(t.fd, b"\x1b[A")  # up arrow: the shell recalls a line the broker cannot see
         time.sleep(0.3)
         os.write(t.fd, b"\r")
@@ -318,6 +331,12 @@ def test_allow_list_shell_refuses_lines_it_cannot_follow():
         # exec outside the allow list is refused at once.
         p = st.ssh("id -un")
         assert p.returncode == 255 and b"allows only listed commands" in p.stderr, p
+        p = st.ssh("expr 1 + 1; id -un")
+        assert p.returncode == 255 and p.stdout == b"", p
+        # A command that is not UTF-8 is refused before it is checked or audited.
+        p = st.ssh("expr 1 + 1 #\udcff".encode("utf-8", "surrogateescape").decode(
+            "utf-8", "surrogateescape"))
+        assert p.returncode == 255 and b"not valid UTF-8" in p.stderr, p
         os.write(t.fd, b"\x04")
         t.wait()
         t = None
@@ -500,6 +519,12 @@ def test_script_on_stdin_stops_at_a_refused_line_and_waits_at_a_held_one():
         assert b"destructive; open a change ticket" in p.stderr, p.stderr
         assert b"the rest of the input is not sent" in p.stderr, p.stderr
         assert p.returncode == 255, p
+        # A line continued with a backslash is checked as the shell joins it; a NUL byte
+        # (which the shell drops, and which would cut the check short) makes a line unknown.
+        for body in (b"rm \\\n-rf /tmp/custos-cont; echo cont-ran\n",
+                     b"true\x00; echo nul-ran\n"):
+            p = st.ssh(None, input=b"echo first\n" + body)
+            assert p.stdout == b"first\n" and p.returncode == 255, (body, p)
         # A held line: the script waits, then goes on in order once approved.
         proc = st.broker.popen("root@web01", None, st.keys["alice"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -64,6 +64,40 @@ static void test_decide_first_match_and_default(void **state)
     json_decref(p);
 }
 
+static void test_allow_wildcards_never_match_shell_syntax(void **state)
+{
+    json_t *p = policy("{\"commands\": ["
+                       " {\"exec\": \"rm -rf *\", \"action\": \"deny\"},"
+                       " {\"exec\": \"echo *\", \"action\": \"allow\"},"
+                       " {\"exec\": \"ls | wc -l\", \"action\": \"allow\"},"
+                       " {\"exec\": \"id ?\", \"action\": \"allow\"}],"
+                       " \"commands_default\": \"deny\"}");
+    static const char *const refused[] = {
+        "echo x; id", "echo x && id", "echo x | sh",
+        "echo $(id)", "echo `id`",    "echo x > /etc/passwd",
+        "echo 'a'",   "echo \\",      "echo x\nid",
+        "id ;",       "echo *",       "echo {a,b}",
+        "echo ~root", "echo x # c",   "ls | wc -l; id",
+    };
+    const json_t *rule;
+
+    (void)state;
+    assert_int_equal(gov_command_decide(p, "exec", "echo hello world", &rule), GOV_CMD_ALLOW);
+    assert_int_equal(gov_command_decide(p, "exec", "echo", &rule), GOV_CMD_DENY); /* no space */
+    assert_int_equal(gov_command_decide(p, "exec", "echo a-b_c/d.e:f=g,h@i%j+k", NULL),
+                     GOV_CMD_ALLOW);
+    /* Spelled out in the rule, shell syntax matches itself. */
+    assert_int_equal(gov_command_decide(p, "exec", "ls | wc -l", NULL), GOV_CMD_ALLOW);
+    assert_int_equal(gov_command_decide(p, "exec", "id x", NULL), GOV_CMD_ALLOW);
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (gov_command_decide(p, "exec", refused[i], NULL) != GOV_CMD_DENY)
+            fail_msg("\"%s\" was not refused", refused[i]);
+    /* Deny rules match broadly: shell syntax does not get a command past them. */
+    assert_int_equal(gov_command_decide(p, "exec", "rm -rf /; echo x", &rule), GOV_CMD_DENY);
+    assert_non_null(rule);
+    json_decref(p);
+}
+
 static void test_decide_without_policy_allows(void **state)
 {
     json_t *p = policy("{\"commands\": [], \"commands_default\": \"allow\"}");
@@ -176,6 +210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_decide_first_match_and_default),
+        cmocka_unit_test(test_allow_wildcards_never_match_shell_syntax),
         cmocka_unit_test(test_decide_without_policy_allows),
         cmocka_unit_test(test_forward_allowed),
         cmocka_unit_test(test_policy_of),
