@@ -1497,6 +1497,22 @@ static void fwd_report(struct bsess *s, const char *kind, const char *host, int 
                on_forward_reported, NULL);
 }
 
+/*
+ * Accept the channel open of msg into *side of f, and add f to the session
+ * (fwds_new: this runs inside libssh's callbacks).  false: f is freed.
+ */
+static bool fwd_accept(struct bsess *s, struct fwd *f, ssh_message msg, ssh_channel *side)
+{
+    if (!(*side = ssh_message_channel_request_open_reply_accept(msg))) {
+        free(f);
+        return false;
+    }
+    f->next = s->fwds_new;
+    s->fwds_new = f;
+    s->n_fwds++;
+    return true;
+}
+
 /* A direct-tcpip channel open (-L, or -W/-J): 0 accepted, 1 refused (default reply). */
 static int fwd_open(struct bsess *s, ssh_message msg)
 {
@@ -1539,13 +1555,8 @@ static int fwd_open(struct bsess *s, ssh_message msg)
     f->port = (unsigned)port;
     /* Before the vault has answered, the forward waits and is checked once it has. */
     f->checked = s->policy != NULL;
-    if (!(f->a = ssh_message_channel_request_open_reply_accept(msg))) {
-        free(f);
+    if (!fwd_accept(s, f, msg, &f->a))
         return 0;
-    }
-    f->next = s->fwds_new;
-    s->fwds_new = f;
-    s->n_fwds++;
     if (f->checked) {
         log_info("session=%llu vsession=%s forward to %s:%d", (unsigned long long)s->id,
                  s->vsession, host, port);
@@ -1735,13 +1746,7 @@ static int t_message(ssh_session session, ssh_message msg, void *ud)
         f->port = rf->port;
         snprintf(f->orig, sizeof(f->orig), "%s", orig ? orig : "127.0.0.1");
         f->orig_port = (unsigned)ssh_message_channel_request_open_originator_port(msg);
-        if (!(f->t = ssh_message_channel_request_open_reply_accept(msg))) {
-            free(f);
-            return 0;
-        }
-        f->next = s->fwds_new;
-        s->fwds_new = f;
-        s->n_fwds++;
+        fwd_accept(s, f, msg, &f->t);
         return 0;
     }
     return 1;
@@ -1888,16 +1893,9 @@ static bool raw_input(struct bsess *s)
 
     if (!c)
         return false;
-    if (c->len > c->off) {
-        w = ssh_channel_write(s->tch, c->data + c->off, (uint32_t)(c->len - c->off));
-        if (w > 0) {
-            c->off += (size_t)w;
-            moved = true;
-        }
-        if (c->off < c->len)
-            return moved;
-        c->len = c->off = 0;
-    }
+    moved = a2t_flush(s);
+    if (!carry_empty(c))
+        return moved;
     if (s->line_waiting || s->line_act != LINE_NONE)
         return moved;
     room = ssh_channel_window_size(s->tch);

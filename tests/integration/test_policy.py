@@ -56,6 +56,14 @@ def wait_for(pred, limit=20, step=0.1):
     return None
 
 
+def reap(*procs):
+    """Stop the ssh clients a test started (by their process group) if still running."""
+    for p in procs:
+        if p and p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
 def held_session(st):
     held = st.c.ok("session.list", {"state": "held"})["sessions"]
     return held[0] if held else None
@@ -143,9 +151,7 @@ def test_held_exec_approved_over_ssh_resumes():
             st.c.ok("session.get", {"session": sess["id"]})), limit=10)
         assert s and s["hold"] == rid and s["exit_status"] == 0, s
     finally:
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        reap(proc)
         st.cleanup()
 
 
@@ -180,10 +186,7 @@ def test_held_exec_times_out_and_cli_denial_ends_another():
         states = {q["command"].split()[0]: q["state"] for q in reqs if q.get("kind") == "command"}
         assert states == {"reboot": "expired", "systemctl": "denied"}, states
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        reap(*procs)
         st.cleanup()
 
 
@@ -202,9 +205,7 @@ def test_closing_a_held_session_withdraws_its_request():
             st.c.ok("gov.request.get", {"id": sess["hold"]})))
         assert q and q["state"] == "cancelled", q
     finally:
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        reap(proc)
         st.cleanup()
 
 
@@ -413,10 +414,7 @@ def test_local_forward_only_where_the_entitlement_allows():
         audit = st.vault.cli("audit", "export").stdout.decode()
         assert '"forward_port":%d' % eport in audit.replace(" ", ""), audit[-2000:]
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        reap(*procs)
         st.cleanup()
 
 
@@ -448,9 +446,7 @@ def test_remote_forward_only_where_the_entitlement_allows():
         audit = st.vault.cli("audit", "export").stdout.decode().replace(" ", "")
         assert '"forward_kind":"remote"' in audit and '"forward_port":%d' % rport in audit
     finally:
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        reap(proc)
         st.cleanup()
 
 
@@ -542,9 +538,7 @@ def test_script_on_stdin_stops_at_a_refused_line_and_waits_at_a_held_one():
         assert out == b"before\nheld-ran\nafter\n", (out, err)
         assert proc.returncode == 0, (out, err)
     finally:
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        reap(proc)
         st.cleanup()
 
 
