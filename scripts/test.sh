@@ -13,9 +13,11 @@ export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
 
 pass=0 fail=0 skip=0
 run_suite() { # build-dir label
-  local dir=$1 label=$2 log counts
+  local dir=$1 label=$2 log counts rc a b c
+  rm -f "$dir/meson-logs/testlog.json" # never count a previous run's results
   meson test -C "$dir" --print-errorlogs --num-processes "$MESON_TESTTHREADS" \
     --no-rebuild >"$dir/test-output.txt" 2>&1
+  rc=$?
   tail -n 12 "$dir/test-output.txt" | sed -n '/^Ok:/,$p'
   grep -E '^ *[0-9]+/[0-9]+ ' "$dir/test-output.txt" | sed "s/^/[$label] /"
   log=$dir/meson-logs/testlog.json
@@ -42,8 +44,15 @@ for line in open(sys.argv[1]):
         f += 1  # crashed or timed out after its last subtest
 print(p, f, s)
 PY
-)
+) || counts=""
   read -r a b c <<<"$counts"
+  if [ -z "${a:-}" ] || [ -z "${b:-}" ] || [ -z "${c:-}" ]; then
+    echo "---- $label: no readable test log (meson test exited $rc) ----"
+    a=0 b=1 c=0
+  elif [ "$rc" -ne 0 ] && [ "$b" -eq 0 ]; then
+    echo "---- $label: meson test exited $rc, yet no failure was counted: counted as one ----"
+    b=1
+  fi
   pass=$((pass + a)) fail=$((fail + b)) skip=$((skip + c))
   if [ "$b" -gt 0 ]; then
     echo "---- failures in $label ----"
@@ -69,6 +78,10 @@ run_suite build plain
 echo "== tests (ASan + UBSan build)"
 run_suite build-asan asan
 
+if [ "$pass" -eq 0 ]; then
+  echo "---- no test passed at all ----"
+  fail=$((fail + 1))
+fi
 if [ "$skip" -gt 0 ]; then
   echo "$pass passed, $fail failed, $skip skipped"
 else
