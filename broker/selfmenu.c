@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "custos/buf.h"
+#include "custos/gov.h"
 #include "custos/log.h"
 #include "selfmenu.h"
 #include "selfsvc.h"
@@ -424,9 +425,11 @@ static void take_account(struct selfmenu *m, const char *v)
 static void take_duration(struct selfmenu *m, const char *v)
 {
     const struct entry *e = &m->entries[m->chosen];
-    long long d = *v ? selfsvc_parse_duration(v) : default_duration(e);
+    long long d = default_duration(e);
     char max[32];
 
+    if (*v && gov_duration_parse(v, &d) != 0)
+        d = 0;
     if (d <= 0) {
         say(m, "'%s' is not a duration like 30m, 4h or 1d.\n", v);
     } else if (e->max_duration > 0 && d > e->max_duration) {

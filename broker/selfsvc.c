@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Self-service over SSH (custos@broker): a command, two vault calls, plain text or --json. */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -104,44 +103,6 @@ void selfsvc_when(const json_t *v, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%MZ", &tm);
 }
 
-/* "30m", "4h", "1d", "90s", "1h30m" -> seconds; 0 if malformed. */
-long long selfsvc_parse_duration(const char *s)
-{
-    long long total = 0, n = 0;
-    bool digits = false;
-
-    for (; *s; s++) {
-        if (isdigit((unsigned char)*s)) {
-            n = n * 10 + (*s - '0');
-            digits = true;
-            if (n > 100000000)
-                return 0;
-            continue;
-        }
-        if (!digits)
-            return 0;
-        switch (*s) {
-        case 's':
-            total += n;
-            break;
-        case 'm':
-            total += n * 60;
-            break;
-        case 'h':
-            total += n * 3600;
-            break;
-        case 'd':
-            total += n * 86400;
-            break;
-        default:
-            return 0;
-        }
-        n = 0;
-        digits = false;
-    }
-    return digits ? 0 : total;
-}
-
 const char *selfsvc_identity(int err, const json_t *res, const char *errmsg, char *out, size_t len)
 {
     if (err)
@@ -206,11 +167,11 @@ static void human_targets(json_t *res, struct buf *out)
 
 static json_t *args_request(struct selfsvc_job *job, char *err, size_t errlen)
 {
-    long long d = selfsvc_parse_duration(job->words[2]);
+    long long d = 0;
     char *reason;
     json_t *a;
 
-    if (d <= 0) {
+    if (gov_duration_parse(job->words[2], &d) != 0) {
         snprintf(err, errlen, "'%s' is not a duration like 30m, 4h or 1d", job->words[2]);
         return NULL;
     }

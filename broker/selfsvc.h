@@ -43,8 +43,6 @@ void selfsvc_emit(struct buf *b, const char *fmt, ...) __attribute__((format(pri
 const char *selfsvc_str(const json_t *o, const char *k);
 /* Unix time v as "2025-01-31T12:00Z" into out, or "-" when v is not an integer. */
 void selfsvc_when(const json_t *v, char *out, size_t len);
-/* "30m", "4h", "1d", "90s", "1h30m" -> seconds; 0 if malformed. */
-long long selfsvc_parse_duration(const char *s);
 /* One line for a request: id, state, requester, account, duration, then who approved it or
    (pending) who may, and its grant. */
 void selfsvc_request_line(const json_t *q, struct buf *out);

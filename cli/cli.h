@@ -148,14 +148,6 @@ MUST_CHECK int out_write_all(int fd, const void *data, size_t len);
 MUST_CHECK int govcli_opt_values(const struct args_opt *const *tables, int argc, char **argv,
                                  int id, const char **vals, size_t max, size_t *n);
 
-/*
- * A duration: one or more NUMBER UNIT pairs, units d, h, m, s in that order,
- * each at most once ("90m", "1h30m", "7d", "45s").  A bare number is refused
- * (minutes or seconds?).  0 < *secs <= GOVCLI_DURATION_MAX.  0 or -ERR_INVAL.
- */
-#define GOVCLI_DURATION_MAX (100ll * 366 * 86400)
-MUST_CHECK int govcli_duration_parse(const char *s, long long *secs);
-
 /* Human form of a duration in seconds: "1h30m", "7d", "45s", "0s" (negative: "0s"). */
 #define GOVCLI_DURATION_LEN 32
 void govcli_duration_format(long long secs, char *dst, size_t n);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd_gov.h"
+#include "custos/gov.h"
 
 enum {
     OPT_AS = ARGS_ID_LOCAL,
@@ -50,7 +51,7 @@ int gov_set_duration(struct cli *cli, json_t *args, const char *key, const char 
 
     if (!val)
         return 0;
-    if (govcli_duration_parse(val, &secs) != 0)
+    if (gov_duration_parse(val, &secs) != 0)
         return cli_usage(cli, "%s wants a duration such as 90m, 4h, 1h30m or 7d, not '%.64s'", what,
                          val);
     if (cli_set(args, key, json_integer((json_int_t)secs)) != 0)

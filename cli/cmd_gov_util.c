@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "custos/gov.h"
 
 /* ---- repeated options -------------------------------------------------- */
 
@@ -64,42 +65,6 @@ static const struct {
 } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
 
 #define NUNITS (sizeof(units) / sizeof(units[0]))
-
-int govcli_duration_parse(const char *s, long long *secs)
-{
-    long long total = 0;
-    size_t next = 0; /* units must come in decreasing order, each once */
-
-    if (!s || !*s)
-        return -ERR_INVAL;
-    while (*s) {
-        long long v = 0;
-        size_t k;
-
-        if (*s < '0' || *s > '9')
-            return -ERR_INVAL;
-        for (; *s >= '0' && *s <= '9'; s++) {
-            if (v > GOVCLI_DURATION_MAX)
-                return -ERR_INVAL;
-            v = v * 10 + (*s - '0');
-        }
-        for (k = next; k < NUNITS && units[k].unit != *s; k++)
-            ;
-        if (k == NUNITS)
-            return -ERR_INVAL; /* no unit, an unknown one, or out of order */
-        next = k + 1;
-        s++;
-        if (v > GOVCLI_DURATION_MAX / units[k].secs)
-            return -ERR_INVAL;
-        total += v * units[k].secs;
-        if (total > GOVCLI_DURATION_MAX)
-            return -ERR_INVAL;
-    }
-    if (total <= 0)
-        return -ERR_INVAL;
-    *secs = total;
-    return 0;
-}
 
 void govcli_duration_format(long long secs, char *dst, size_t n)
 {
@@ -347,7 +312,7 @@ int govcli_entitlement_parse(const char *spec, json_t **out, char *why, size_t w
                 goto out;
             }
         } else if (field == 1) {
-            if (govcli_duration_parse(tok, &dur) != 0) {
+            if (gov_duration_parse(tok, &dur) != 0) {
                 r = whyf(why, whylen, "'%.64s' is not a duration (4h, 90m, 1h30m, 7d)", tok);
                 goto out;
             }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "custos/gov.h"
 
 enum { T_HOST = ARGS_ID_LOCAL, T_PORT, T_PENDING };
 
@@ -337,7 +338,7 @@ static long long dur(const char *s)
 {
     long long v = -1;
 
-    return govcli_duration_parse(s, &v) == 0 ? v : -1;
+    return gov_duration_parse(s, &v) == 0 ? v : -1;
 }
 
 static void test_duration_parse(void **state)

@@ -58,6 +58,49 @@ void gov_why(char *why, size_t whylen, const char *fmt, ...)
     va_end(ap);
 }
 
+static const struct {
+    char unit;
+    long long secs;
+} duration_units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
+#define N_DURATION_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+int gov_duration_parse(const char *s, long long *secs)
+{
+    long long total = 0;
+    size_t next = 0; /* units must come in decreasing order, each once */
+
+    if (!s || !*s)
+        return -ERR_INVAL;
+    while (*s) {
+        long long v = 0;
+        size_t k;
+
+        if (*s < '0' || *s > '9')
+            return -ERR_INVAL;
+        for (; *s >= '0' && *s <= '9'; s++) {
+            if (v > GOV_DURATION_PARSE_MAX)
+                return -ERR_INVAL;
+            v = v * 10 + (*s - '0');
+        }
+        for (k = next; k < N_DURATION_UNITS && duration_units[k].unit != *s; k++)
+            ;
+        if (k == N_DURATION_UNITS)
+            return -ERR_INVAL; /* no unit, an unknown one, or out of order */
+        next = k + 1;
+        s++;
+        if (v > GOV_DURATION_PARSE_MAX / duration_units[k].secs)
+            return -ERR_INVAL;
+        total += v * duration_units[k].secs;
+        if (total > GOV_DURATION_PARSE_MAX)
+            return -ERR_INVAL;
+    }
+    if (total <= 0)
+        return -ERR_INVAL;
+    *secs = total;
+    return 0;
+}
+
 void gov_duration_str(json_int_t secs, char *out, size_t outlen)
 {
     json_int_t h, m, s;

@@ -39,6 +39,14 @@ bool gov_name_is_valid(const char *s);
 bool gov_glob_match(const char *pattern, const char *s);
 /* A pattern: 1..129 chars of name chars plus '@', '*', '?', exactly one '@'. */
 bool gov_pattern_is_valid(const char *pattern);
+/*
+ * A duration as people type it (CLI, self-service over SSH): one or more
+ * NUMBER UNIT pairs, units d, h, m, s in that order, each at most once
+ * ("90m", "1h30m", "7d", "45s").  A bare number is refused (minutes or
+ * seconds?).  0 < *secs <= GOV_DURATION_PARSE_MAX.  0 or -ERR_INVAL.
+ */
+#define GOV_DURATION_PARSE_MAX (100ll * 366 * 86400)
+MUST_CHECK int gov_duration_parse(const char *s, long long *secs);
 /* Human duration: "4h", "1h30m", "90s" (out holds at least 32 bytes). */
 void gov_duration_str(json_int_t secs, char *out, size_t outlen);
 /* An account id "NAME@TARGET" where both parts are valid names. */
