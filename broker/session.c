@@ -1052,6 +1052,22 @@ static struct carry *carry_get(struct carry **c)
 static size_t line_filter(struct bsess *s, const char *d, size_t n);
 static void echo_note(struct bsess *s, const char *d, size_t n);
 
+/* Write what carry c still holds to dst (stderr when dst_err); true when bytes went. */
+static bool carry_flush(struct carry *c, ssh_channel dst, int dst_err)
+{
+    int w;
+
+    if (!c || c->off >= c->len || !dst)
+        return false;
+    w = dst_err ? ssh_channel_write_stderr(dst, c->data + c->off, (uint32_t)(c->len - c->off))
+                : ssh_channel_write(dst, c->data + c->off, (uint32_t)(c->len - c->off));
+    if (w > 0)
+        c->off += (size_t)w;
+    if (c->off >= c->len)
+        c->len = c->off = 0;
+    return w > 0;
+}
+
 /* move() flags: admin input checked line by line; target output kept for the echo check. */
 #define MOVE_FILTER 1u
 #define MOVE_ECHO 2u
@@ -1066,17 +1082,9 @@ static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst,
 
     if (!src || !dst || !(c = carry_get(cp)))
         return false;
-    if (c->len > c->off) {
-        w = dst_err ? ssh_channel_write_stderr(dst, c->data + c->off, (uint32_t)(c->len - c->off))
-                    : ssh_channel_write(dst, c->data + c->off, (uint32_t)(c->len - c->off));
-        if (w > 0) {
-            c->off += (size_t)w;
-            moved = true;
-        }
-        if (c->off < c->len)
-            return moved;
-        c->len = c->off = 0;
-    }
+    moved = carry_flush(c, dst, dst_err);
+    if (c->off < c->len)
+        return moved;
     /* Poll first (it may run callbacks), size the read after (notes: pitfall 3). */
     n = ssh_channel_poll(src, src_err);
     if (n <= 0)
@@ -1297,17 +1305,7 @@ static void line_report(struct bsess *s)
 /* Write what the admin-to-target carry holds (whatever the filter is doing). */
 static bool a2t_flush(struct bsess *s)
 {
-    struct carry *c = s->a2t;
-    int w;
-
-    if (!c || c->off >= c->len || !s->tch)
-        return false;
-    w = ssh_channel_write(s->tch, c->data + c->off, (uint32_t)(c->len - c->off));
-    if (w > 0)
-        c->off += (size_t)w;
-    if (c->off >= c->len)
-        c->len = c->off = 0;
-    return w > 0;
+    return carry_flush(s->a2t, s->tch, 0);
 }
 
 /*
@@ -1889,7 +1887,7 @@ static bool raw_input(struct bsess *s)
     uint32_t room;
     size_t n, used;
     bool moved = false;
-    int w, k;
+    int k;
 
     if (!c)
         return false;
@@ -1931,12 +1929,7 @@ static bool raw_input(struct bsess *s)
     if (used < n)
         rest_keep(s, in + used, n - used);
     s->bytes_in += c->len;
-    if (c->len) {
-        w = ssh_channel_write(s->tch, c->data, (uint32_t)c->len);
-        c->off = w > 0 ? (size_t)w : 0;
-        if (c->off >= c->len)
-            c->len = c->off = 0;
-    }
+    a2t_flush(s);
     return true;
 }
 
