@@ -26,16 +26,16 @@ RULES = [
 ]
 
 
-def policy_stack(forwarding=(), commands_default="allow"):
-    """A Stack whose web-root entitlement carries RULES; bob (the approver) gets a key."""
+def policy_stack(forwarding=(), policy=None):
+    """A Stack whose web-root entitlement carries RULES (or the members of `policy` instead),
+    alice holding a grant under it; bob (the approver) gets a key."""
     st = Stack()
     try:
-        st.c.ok("gov.role.update", {
-            "name": "web-root",
-            "entitlements": [{"account": "root@web*", "max_duration": 7200,
-                              "approval": {"by": "manager", "count": 1},
-                              "commands": RULES, "commands_default": commands_default,
-                              "forwarding": list(forwarding)}]})
+        ent = {"account": "root@web*", "max_duration": 7200,
+               "approval": {"by": "manager", "count": 1}}
+        ent.update(policy if policy is not None else
+                   {"commands": RULES, "forwarding": list(forwarding)})
+        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [ent]})
         key, pub, fp = ssh_client_key(st.vault.tmp, name="id_bob")
         st.c.ok("gov.identity.key.add", {"id": "bob", "key": pub})
         st.keys["bob"] = key
@@ -300,15 +300,10 @@ def test_allow_list_shell_refuses_lines_it_cannot_follow():
     """With commands_default deny: a line recalled from history is refused (unknown), an
     allow rule's * never lets shell syntax through, and ^U after cursor keys does not make a
     line known again."""
-    st = policy_stack(commands_default="deny")
+    st = policy_stack(policy={"commands_default": "deny",
+                              "commands": [{"exec": "expr *", "action": "allow"}]})
     t = None
     try:
-        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
-            {"account": "root@web*", "max_duration": 7200, "commands_default": "deny",
-             "commands": [{"exec": "expr *", "action": "allow"}]}]})
-        st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
-                                     "reason": "new policy"})
-        st.grant()
         t = Pty(st.broker.ssh_argv("root@web01", None, st.keys["alice"], tty=True))
         t.type_line("expr 40 + 2")
         assert t.read_until(b"42\r\n"), t.out[-2000:]
@@ -423,15 +418,9 @@ def test_remote_forward_only_where_the_entitlement_allows():
     through the broker to a service on the admin's side."""
     eport, th = echo_server()
     rport = free_port()
-    st = policy_stack()
+    st = policy_stack(policy={"remote_forwarding": ["127.0.0.1:%d" % rport]})
     proc = None
     try:
-        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
-            {"account": "root@web*", "max_duration": 7200,
-             "remote_forwarding": ["127.0.0.1:%d" % rport]}]})
-        st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
-                                     "reason": "new policy"})
-        st.grant()
         argv = st.broker.ssh_argv("root@web01", "sleep 6", st.keys["alice"], options=[
             "RemoteForward=127.0.0.1:%d 127.0.0.1:%d" % (rport, eport)])
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -543,15 +532,9 @@ def test_script_on_stdin_stops_at_a_refused_line_and_waits_at_a_held_one():
 
 
 def test_hold_nobody_can_approve_is_a_refusal_with_its_reason():
-    st = policy_stack()
+    st = policy_stack(policy={"commands": [{"exec": "reboot*", "action": "hold",
+                                            "approval": {"by": "group", "group": "ghosts"}}]})
     try:
-        st.c.ok("gov.role.update", {"name": "web-root", "entitlements": [
-            {"account": "root@web*", "max_duration": 7200,
-             "commands": [{"exec": "reboot*", "action": "hold",
-                           "approval": {"by": "group", "group": "ghosts"}}]}]})
-        st.c.ok("gov.grant.revoke", {"id": st.c.ok("gov.grant.list", {})["grants"][0]["id"],
-                                     "reason": "new policy"})
-        st.grant()
         p = st.ssh("reboot now; echo rebooted")
         assert p.returncode == 255 and b"rebooted" not in p.stdout, p
         assert b"nobody can approve it" in p.stderr, p.stderr
