@@ -54,44 +54,8 @@ void gov_command_normalize(const char *in, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-/* What a shell gives meaning to: a wildcard of an allow rule never matches these. */
-static bool shell_meta(char c)
-{
-    return c && strchr(";&|<>$`()\\'\"\n\r{}*?[]~#!", c) != NULL;
-}
-
-/*
- * The glob of gov_glob_match, except that '*' and '?' never match a shell
- * metacharacter: an allow rule "systemctl status *" must not allow
- * "systemctl status x; rm -rf /".  Literal characters of the pattern still
- * match themselves.  Iterative, one backtracking point, no recursion.
- */
-static bool glob_no_meta(const char *p, const char *s)
-{
-    const char *star = NULL, *ss = NULL;
-
-    while (*s) {
-        if (*p == '*') {
-            star = ++p;
-            ss = s;
-            continue;
-        }
-        if ((*p == '?' && !shell_meta(*s)) || (*p && *p != '?' && *p == *s)) {
-            p++;
-            s++;
-            continue;
-        }
-        if (star && !shell_meta(*ss)) {
-            p = star;
-            s = ++ss;
-            continue;
-        }
-        return false;
-    }
-    while (*p == '*')
-        p++;
-    return *p == '\0';
-}
+/* What a shell gives meaning to: a wildcard of an allow rule on exec never matches these. */
+static const char shell_meta[] = ";&|<>$`()\\'\"\n\r{}*?[]~#!";
 
 enum gov_cmd_action gov_command_decide(const json_t *policy, const char *kind, const char *command,
                                        const json_t **rule)
@@ -111,8 +75,8 @@ enum gov_cmd_action gov_command_decide(const json_t *policy, const char *kind, c
         bool allow = action_of(gov_json_str(r, "action")) == GOV_CMD_ALLOW;
 
         /* Deny and hold rules match broadly; allow rules never let the shell in. */
-        if (pat && (allow && strcmp(kind, "exec") == 0 ? glob_no_meta(pat, norm)
-                                                       : gov_glob_match(pat, norm))) {
+        if (pat && gov_glob_match_except(pat, norm,
+                                         allow && strcmp(kind, "exec") == 0 ? shell_meta : "")) {
             if (rule)
                 *rule = r;
             return action_of(gov_json_str(r, "action"));

@@ -71,18 +71,25 @@ bool gov_pattern_is_valid(const char *pattern)
  */
 bool gov_glob_match(const char *pattern, const char *s)
 {
+    return gov_glob_match_except(pattern, s, "");
+}
+
+bool gov_glob_match_except(const char *pattern, const char *s, const char *never)
+{
     const char *p = pattern, *star = NULL, *resume = NULL;
 
-    if (!pattern || !s)
+    if (!pattern || !s || !never)
         return false;
     while (*s) {
+        bool wild_ok = !strchr(never, *s); /* may '*' or '?' take this character? */
+
         if (*p == '*') {
             star = p++;
             resume = s;
-        } else if (*p && (*p == '?' || *p == *s)) {
+        } else if (*p && ((*p == '?' && wild_ok) || (*p != '?' && *p == *s))) {
             p++;
             s++;
-        } else if (star) {
+        } else if (star && !strchr(never, *resume)) {
             p = star + 1;
             s = ++resume;
         } else {

@@ -37,6 +37,9 @@ bool gov_name_is_valid(const char *s);
  * NULL never matches.
  */
 bool gov_glob_match(const char *pattern, const char *s);
+/* As gov_glob_match, but '*' and '?' never match a character of `never`
+   (literal characters of the pattern still match themselves). */
+bool gov_glob_match_except(const char *pattern, const char *s, const char *never);
 /* A pattern: 1..129 chars of name chars plus '@', '*', '?', exactly one '@'. */
 bool gov_pattern_is_valid(const char *pattern);
 /*
