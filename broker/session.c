@@ -20,6 +20,7 @@
 #include "custos/gov.h"
 #include "custos/log.h"
 #include "custos/secbuf.h"
+#include "lineedit.h"
 #include "selfmenu.h"
 #include "selfsvc.h"
 
@@ -91,6 +92,9 @@ struct rfwd {
     char addr[256];
     unsigned port;
 };
+
+/* The editor follows exactly the lines the command policy can check. */
+_Static_assert(LINEEDIT_MAX == GOV_COMMAND_MAX, "lineedit and cmdpolicy disagree on a line");
 
 /* What the typed-line filter (shells under a filtering policy) decided at an Enter. */
 enum line_act { LINE_NONE, LINE_DENY, LINE_HOLD };
@@ -165,16 +169,11 @@ struct bsess {
 
     /* command policy (the entitlement's, as session.open answered it) */
     json_t *policy;
-    char hold_req[32];     /* the held exec/subsystem's request, or a held typed line's */
-    time_t hold_until;     /* when the vault expires it */
-    uint64_t hold_poll_ms; /* last session.resume asked while held */
-    bool filter;           /* a shell whose typed lines are checked */
-    char line[GOV_COMMAND_MAX + 1];
-    size_t line_len;
-    bool line_taint; /* edited with keys the broker cannot follow */
-    unsigned esc;    /* inside an escape sequence: 1 after ESC, 2 inside CSI/SS3 */
-    char echo[64];   /* the target's latest output, to tell typed commands from passwords */
-    size_t echo_len;
+    char hold_req[32];      /* the held exec/subsystem's request, or a held typed line's */
+    time_t hold_until;      /* when the vault expires it */
+    uint64_t hold_poll_ms;  /* last session.resume asked while held */
+    bool filter;            /* a shell whose typed lines are checked */
+    struct lineedit le;     /* the line being typed, and the target's echo of it */
     enum line_act line_act; /* set by the filter, acted on after the write */
     bool line_echoed;       /* the line came back from the target as typed */
     char line_cmd[GOV_COMMAND_MAX + 1];
@@ -469,22 +468,13 @@ static int a_window(ssh_session session, ssh_channel ch, int w, int h, int pw, i
     return 0;
 }
 
-/* Valid UTF-8 (what the vault's JSON can carry, and audit)? */
-static bool utf8_ok(const char *p, size_t n)
-{
-    json_t *t = json_stringn(p, n);
-
-    json_decref(t);
-    return t != NULL;
-}
-
 static int take_request(struct bsess *s, enum req_kind kind, const char *arg)
 {
     if (s->kind != REQ_NONE)
         return 1; /* one request per session */
     if (arg && strlen(arg) > 4096)
         return 1;
-    if (arg && !utf8_ok(arg, strlen(arg)))
+    if (arg && !lineedit_utf8_valid(arg, strlen(arg)))
         snprintf(s->refuse, sizeof(s->refuse),
                  "the command is not valid UTF-8: it cannot be checked or audited; refused");
     s->kind = kind;
@@ -1050,7 +1040,6 @@ static struct carry *carry_get(struct carry **c)
  * the back-pressure, so memory per direction stays bounded.
  */
 static size_t line_filter(struct bsess *s, const char *d, size_t n);
-static void echo_note(struct bsess *s, const char *d, size_t n);
 
 /* Write what carry c still holds to dst (stderr when dst_err); true when bytes went. */
 static bool carry_flush(struct carry *c, ssh_channel dst, int dst_err)
@@ -1101,7 +1090,7 @@ static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst,
         return moved;
     s->last_activity_ms = now_ms(s);
     if (flags & MOVE_ECHO)
-        echo_note(s, c->data, (size_t)n);
+        lineedit_echo(&s->le, c->data, (size_t)n);
     if ((flags & MOVE_FILTER) && (n = (int)line_filter(s, c->data, (size_t)n)) == 0)
         return true; /* the line stopped at a refused or held Enter */
     c->len = (size_t)n;
@@ -1123,58 +1112,15 @@ static bool carry_empty(const struct carry *c)
 
 /* ---- typed lines in a shell (best effort: docs/broker.md, "Command policy") ---- */
 
-static void line_reset(struct bsess *s)
-{
-    s->line_len = 0;
-    s->line_taint = false;
-    s->echo_len = 0;
-}
-
-/* Keep the tail of what the target printed since the line began. */
-static void echo_note(struct bsess *s, const char *d, size_t n)
-{
-    if (!s->filter)
-        return;
-    if (n >= sizeof(s->echo)) {
-        memcpy(s->echo, d + n - sizeof(s->echo), sizeof(s->echo));
-        s->echo_len = sizeof(s->echo);
-        return;
-    }
-    if (s->echo_len + n > sizeof(s->echo)) {
-        size_t drop = s->echo_len + n - sizeof(s->echo);
-        memmove(s->echo, s->echo + drop, s->echo_len - drop);
-        s->echo_len -= drop;
-    }
-    memcpy(s->echo + s->echo_len, d, n);
-    s->echo_len += n;
-}
-
-/*
- * Did the target echo the line's last characters?  A shell prompt does; a
- * password prompt does not, and then the line's text is neither shown,
- * audited nor sent to approvers.
- */
-static bool line_echoed(const struct bsess *s)
-{
-    size_t k = s->line_len < 4 ? s->line_len : 4;
-
-    return k > 0 && s->echo_len >= k && memmem(s->echo, s->echo_len, s->line + s->line_len - k, k);
-}
-
 /* Enter: true when the line is refused or held (the Enter is not sent; line_act says what). */
-static bool line_enter(struct bsess *s)
+static bool line_enter(struct bsess *s, const struct lineedit_line *l)
 {
     const json_t *rule = NULL;
-    bool unknown = s->line_taint;
     enum gov_cmd_action a;
 
-    s->line[s->line_len] = '\0';
-    if (!utf8_ok(s->line, s->line_len))
-        unknown = true; /* also: readline may take such bytes as Meta keys */
-    gov_command_normalize(s->line, s->line_cmd, sizeof(s->line_cmd));
-    s->line_echoed = line_echoed(s);
-    line_reset(s);
-    if (!s->line_cmd[0] && !unknown)
+    gov_command_normalize(l->text, s->line_cmd, sizeof(s->line_cmd));
+    s->line_echoed = l->echoed;
+    if (!s->line_cmd[0] && !l->unknown)
         return false;
     a = gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
     /*
@@ -1182,7 +1128,7 @@ static bool line_enter(struct bsess *s)
      * saw: whatever the rules say of the broker's copy (hold included: an
      * approver must see what runs), it is refused unless everything is allowed.
      */
-    if (unknown &&
+    if (l->unknown &&
         (a != GOV_CMD_ALLOW || gov_command_decide(s->policy, "exec", "", NULL) != GOV_CMD_ALLOW))
         a = GOV_CMD_DENY, s->line_cmd[0] = '\0';
     if (a == GOV_CMD_ALLOW)
@@ -1195,94 +1141,37 @@ static bool line_enter(struct bsess *s)
  * Any other control key: the line as typed so far must be one the policy
  * allows, since the shell may run it on this key; else it is refused here.
  */
-static bool line_key_check(struct bsess *s)
+static bool line_key_check(struct bsess *s, const struct lineedit_line *l)
 {
     char norm[GOV_COMMAND_MAX + 1];
 
-    s->line[s->line_len] = '\0';
-    gov_command_normalize(s->line, norm, sizeof(norm));
+    gov_command_normalize(l->text, norm, sizeof(norm));
     if (!norm[0] || gov_command_decide(s->policy, "exec", norm, NULL) == GOV_CMD_ALLOW)
         return false;
     memcpy(s->line_cmd, norm, sizeof(norm));
-    s->line_echoed = line_echoed(s);
-    line_reset(s);
+    s->line_echoed = l->echoed;
+    lineedit_reset(&s->le);
     s->line_act = LINE_DENY;
     return true;
 }
 
-/* Delete the last character (a UTF-8 sequence counts as one). */
-static void line_erase_char(struct bsess *s)
-{
-    while (s->line_len > 0 && ((unsigned char)s->line[--s->line_len] & 0xc0) == 0x80)
-        ;
-}
-
-static void line_erase_word(struct bsess *s)
-{
-    while (s->line_len > 0 && s->line[s->line_len - 1] == ' ')
-        s->line_len--;
-    while (s->line_len > 0 && s->line[s->line_len - 1] != ' ')
-        s->line_len--;
-}
-
 /*
- * Follow what the admin types, as a line editor would, and stop at an Enter
- * whose line the policy refuses or holds: returns how many bytes of d go to
- * the target (the Enter and what follows it in this read do not).  Cursor
- * movement, history and completion (escape sequences, ^A ^E ^R ^P ^N, Tab)
- * make the broker's copy of the line unreliable: such a line is "unknown".
+ * Follow what the admin types (lineedit.c) and stop at a key whose line the
+ * policy refuses or holds: returns how many bytes of d go to the target (the
+ * key and what follows it in this read do not).
  */
 static size_t line_filter(struct bsess *s, const char *d, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)d[i];
+    size_t i = 0;
 
-        /* A control character ends any escape sequence and counts on its own (ESC ^M). */
-        if (s->esc == 1 && c >= 0x20) {
-            s->esc = c == '[' || c == 'O' ? 2 : 0;
-            s->line_taint = true;
-            continue;
-        }
-        if (s->esc == 2 && c >= 0x20) {
-            if (c >= 0x40 && c <= 0x7e)
-                s->esc = 0;
-            continue;
-        }
-        s->esc = 0;
-        switch (c) {
-        case 0x1b:
-            s->esc = 1;
-            break;
-        case '\r':
-        case '\n':
-            if (line_enter(s))
-                return i;
-            break;
-        case 0x7f:
-        case 0x08:
-            line_erase_char(s);
-            break;
-        case 0x03: /* ^C: the shell discards the whole line */
-            line_reset(s);
-            break;
-        case 0x15: /* ^U erases back to the cursor: after cursor keys, what stays is unknown */
-            s->line_len = 0;
-            s->echo_len = 0;
-            break;
-        case 0x17: /* ^W */
-            line_erase_word(s);
-            break;
-        default:
-            if (c < 0x20) {
-                /* Other keys may run the line (^O, ^X^E, a key bound to accept-line). */
-                if (line_key_check(s))
-                    return i;
-                s->line_taint = true;
-            } else if (s->line_len < GOV_COMMAND_MAX)
-                s->line[s->line_len++] = (char)c;
-            else
-                s->line_taint = true;
-        }
+    while (i < n) {
+        enum lineedit_stop stop;
+        struct lineedit_line l;
+
+        i += lineedit_feed(&s->le, d + i, n - i, &stop, &l);
+        if ((stop == LINEEDIT_ENTER && line_enter(s, &l)) ||
+            (stop == LINEEDIT_KEY && line_key_check(s, &l)))
+            return i - 1;
     }
     return n;
 }
@@ -1486,7 +1375,7 @@ static void fwd_report(struct bsess *s, const char *kind, const char *host, int 
 {
     if (!s->vsession[0])
         return;
-    if (host && !utf8_ok(host, strlen(host)))
+    if (host && !lineedit_utf8_valid(host, strlen(host)))
         host = "(not UTF-8)";
     vlink_call(s->bl->vault, "session.command",
                json_pack("{s:s,s:s,s:s,s:i,s:s}", "session", s->vsession, "forward_kind", kind,
@@ -1786,78 +1675,37 @@ static void fwds_step(struct bsess *s)
  * refused line never reaches the shell.  Returns the input consumed; the
  * allowed lines are appended to out (room for len + GOV_COMMAND_MAX + 1).
  */
-/* Does the line so far end in an unescaped backslash (the newline continues it)? */
-static bool continued(const struct bsess *s)
-{
-    size_t n = 0;
-
-    while (n < s->line_len && s->line[s->line_len - 1 - n] == '\\')
-        n++;
-    return n % 2 == 1;
-}
-
-/* The line as the shell joins it: every backslash-newline removed. */
-static void joined(const char *line, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    for (; *line && o + 1 < outlen; line++) {
-        if (line[0] == '\\' && line[1] == '\n') {
-            line++;
-            continue;
-        }
-        out[o++] = *line;
-    }
-    out[o] = '\0';
-}
-
 static size_t raw_lines(struct bsess *s, const char *in, size_t len, char *out, size_t *olen)
 {
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+
+    while (i < len) {
         const json_t *rule = NULL;
+        struct lineedit_line l;
         enum gov_cmd_action a;
+        bool done;
 
-        unsigned char c = (unsigned char)in[i];
-
-        if (c != '\n' || continued(s)) {
-            /*
-             * A control byte (NUL above all: the shell drops it, the check
-             * would stop at it) makes the line unknown; so does a line too
-             * long to check.  Both are refused whole.
-             */
-            if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
-                s->line_taint = true;
-            if (s->line_len < GOV_COMMAND_MAX)
-                s->line[s->line_len++] = (char)c;
-            else
-                s->line_taint = true;
-            continue;
-        }
-        s->line[s->line_len] = '\0';
-        if (!utf8_ok(s->line, s->line_len))
-            s->line_taint = true;
-        joined(s->line, s->line_cmd, sizeof(s->line_cmd));
+        i += lineedit_feed_raw(&s->le, in + i, len - i, &done, &l);
+        if (!done)
+            break;
+        /* A line with a control byte or too long to check is refused whole. */
+        lineedit_join(l.text, s->line_cmd, sizeof(s->line_cmd));
         gov_command_normalize(s->line_cmd, s->line_cmd, sizeof(s->line_cmd));
-        a = s->line_taint ? GOV_CMD_DENY
-                          : gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
-        if (!s->line_cmd[0] && !s->line_taint)
+        a = l.unknown ? GOV_CMD_DENY : gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
+        if (!s->line_cmd[0] && !l.unknown)
             a = GOV_CMD_ALLOW;
         if (a == GOV_CMD_ALLOW) {
-            memcpy(out + *olen, s->line, s->line_len);
-            *olen += s->line_len;
+            memcpy(out + *olen, l.text, l.len);
+            *olen += l.len;
             out[(*olen)++] = '\n';
-        } else {
-            memcpy(s->line_raw, s->line, s->line_len);
-            s->line_raw[s->line_len] = '\0';
-            if (s->line_taint)
-                s->line_cmd[0] = '\0';
-            s->line_echoed = true; /* what is sent is what is checked */
-            s->line_act = a == GOV_CMD_HOLD ? LINE_HOLD : LINE_DENY;
+            continue;
         }
-        s->line_len = 0;
-        s->line_taint = false;
-        if (a != GOV_CMD_ALLOW)
-            return i + 1;
+        memcpy(s->line_raw, l.text, l.len + 1);
+        if (l.unknown)
+            s->line_cmd[0] = '\0';
+        s->line_echoed = l.echoed; /* what is sent is what is checked */
+        s->line_act = a == GOV_CMD_HOLD ? LINE_HOLD : LINE_DENY;
+        return i;
     }
     return len;
 }
@@ -1906,7 +1754,7 @@ static bool raw_input(struct bsess *s)
         s->rest_len -= n;
     } else {
         k = ssh_channel_poll(s->ach, 0);
-        if (k == SSH_EOF && s->line_len > 0 && !s->raw_stopped) {
+        if (k == SSH_EOF && lineedit_pending(&s->le) > 0 && !s->raw_stopped) {
             /* The last line has no newline: the shell would run it at EOF all the same. */
             in[0] = '\n';
             n = 1;
@@ -1937,7 +1785,7 @@ static bool raw_input(struct bsess *s)
 static bool admin_input_done(const struct bsess *s)
 {
     return carry_empty(s->a2t) && !s->rest_len && !s->line_waiting && s->line_act == LINE_NONE &&
-           (!s->filter || s->have_pty || s->line_len == 0 || s->raw_stopped);
+           (!s->filter || s->have_pty || lineedit_pending(&s->le) == 0 || s->raw_stopped);
 }
 
 static void relay(struct bsess *s)
