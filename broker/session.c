@@ -21,6 +21,7 @@
 #include "custos/log.h"
 #include "custos/secbuf.h"
 #include "lineedit.h"
+#include "relay.h"
 #include "selfmenu.h"
 #include "selfsvc.h"
 
@@ -33,11 +34,6 @@
  * wants.  libssh callbacks only record what happened; all work and teardown
  * happen in pump(), never inside a callback.
  */
-
-/* Bytes moved per direction per drain step (one SSH packet is at most 32 KiB). */
-#define RELAY_CHUNK 65536u
-/* Drain steps per pump, so one busy session cannot starve the loop. */
-#define RELAY_STEPS 16u
 
 enum state {
     ST_HANDSHAKE, /* key exchange and admin authentication */
@@ -61,11 +57,6 @@ enum state {
 /* REQ_FORWARD: only forwards (ssh -J / -W as ACCOUNT@TARGET), no session channel at all. */
 enum req_kind { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SUBSYSTEM, REQ_FORWARD };
 
-struct carry {
-    size_t len, off;
-    char data[RELAY_CHUNK];
-};
-
 /* Forwards a session may carry at once (-L, allowed by the entitlement). */
 #define FWD_MAX 16u
 /* How often a held session asks the vault again, should an event be lost. */
@@ -81,7 +72,7 @@ struct fwd {
     unsigned port;
     char orig[64]; /* -R: who connected on the target */
     unsigned orig_port;
-    struct carry *a2t, *t2a;
+    struct relay_carry *a2t, *t2a;
 };
 
 /* -R listeners a session may ask the target for (remote_forwarding of the entitlement). */
@@ -131,7 +122,7 @@ struct bsess {
     bool resize_pending;
     enum req_kind kind;
     char *command; /* exec command or subsystem name */
-    bool admin_eof_seen, admin_eof_sent, admin_closed;
+    bool admin_closed;
     char pending_signal[32];
 
     /* vault decision */
@@ -161,11 +152,8 @@ struct bsess {
     bool have_exit_status, have_exit_signal, exit_sent;
     int exit_status;
     char exit_signal[32];
-    bool target_eof_sent_to_admin;
 
-    /* relay */
-    struct carry *a2t, *t2a, *t2a_err;
-    uint64_t bytes_in, bytes_out;
+    struct relay relay; /* the session channel and its twin: bytes both ways, the tap */
 
     /* command policy (the entitlement's, as session.open answered it) */
     json_t *policy;
@@ -192,6 +180,8 @@ struct bsess {
 
 static void pump(struct bsess *s);
 static void session_free_if_done(struct bsess *s);
+static size_t filter_input(void *ctx, const char *p, size_t n);
+static void filter_echo(void *ctx, const char *p, size_t n);
 
 static uint64_t now_ms(struct bsess *s)
 {
@@ -532,6 +522,7 @@ static ssh_channel a_channel_open(ssh_session session, void *ud)
     s->ach = ssh_channel_new(session);
     if (!s->ach)
         return NULL;
+    s->relay.a = s->ach;
     memset(&s->acb, 0, sizeof(s->acb));
     s->acb.userdata = s;
     s->acb.channel_pty_request_function = a_pty;
@@ -701,6 +692,8 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
     json_decref(s->policy);
     s->policy = json_incref(json_object_get(res, "policy"));
     s->filter = s->kind == REQ_SHELL && gov_policy_filters(s->policy);
+    if (s->filter)
+        s->relay.io = (struct relay_io){s, filter_input, filter_echo};
     if (is_transfer(s) && !json_is_true(json_object_get(res, "file_transfer"))) {
         char msg[1024];
         snprintf(msg, sizeof(msg),
@@ -969,6 +962,7 @@ static void step_target(struct bsess *s)
                     target_fail(s, "cannot open a channel");
                     return;
                 }
+                s->relay.t = s->tch;
                 memset(&s->tcb, 0, sizeof(s->tcb));
                 s->tcb.userdata = s;
                 s->tcb.channel_exit_status_function = t_exit_status;
@@ -1022,92 +1016,6 @@ static void step_target(struct bsess *s)
             return;
         }
     }
-}
-
-/* ---- relay ----------------------------------------------------------------- */
-
-static struct carry *carry_get(struct carry **c)
-{
-    if (!*c)
-        *c = calloc(1, sizeof(**c));
-    return *c;
-}
-
-/*
- * Move what `src` has (stdout or stderr) into `dst` without exceeding dst's
- * window; what dst cannot take now waits in the carry (one chunk at most),
- * and nothing more is read from src until it is gone: the SSH windows are
- * the back-pressure, so memory per direction stays bounded.
- */
-static size_t line_filter(struct bsess *s, const char *d, size_t n);
-
-/* Write what carry c still holds to dst (stderr when dst_err); true when bytes went. */
-static bool carry_flush(struct carry *c, ssh_channel dst, int dst_err)
-{
-    int w;
-
-    if (!c || c->off >= c->len || !dst)
-        return false;
-    w = dst_err ? ssh_channel_write_stderr(dst, c->data + c->off, (uint32_t)(c->len - c->off))
-                : ssh_channel_write(dst, c->data + c->off, (uint32_t)(c->len - c->off));
-    if (w > 0)
-        c->off += (size_t)w;
-    if (c->off >= c->len)
-        c->len = c->off = 0;
-    return w > 0;
-}
-
-/* move() flags: admin input checked line by line; target output kept for the echo check. */
-#define MOVE_FILTER 1u
-#define MOVE_ECHO 2u
-
-static bool move(struct bsess *s, ssh_channel src, int src_err, ssh_channel dst, int dst_err,
-                 struct carry **cp, uint64_t *counter, unsigned flags)
-{
-    struct carry *c;
-    bool moved = false;
-    int n, w;
-    uint32_t room;
-
-    if (!src || !dst || !(c = carry_get(cp)))
-        return false;
-    moved = carry_flush(c, dst, dst_err);
-    if (c->off < c->len)
-        return moved;
-    /* Poll first (it may run callbacks), size the read after (notes: pitfall 3). */
-    n = ssh_channel_poll(src, src_err);
-    if (n <= 0)
-        return moved;
-    room = ssh_channel_window_size(dst);
-    if (room == 0)
-        return moved;
-    if ((uint32_t)n > room)
-        n = (int)room;
-    if ((size_t)n > sizeof(c->data))
-        n = (int)sizeof(c->data);
-    n = ssh_channel_read_nonblocking(src, c->data, (uint32_t)n, src_err);
-    if (n <= 0)
-        return moved;
-    s->last_activity_ms = now_ms(s);
-    if (flags & MOVE_ECHO)
-        lineedit_echo(&s->le, c->data, (size_t)n);
-    if ((flags & MOVE_FILTER) && (n = (int)line_filter(s, c->data, (size_t)n)) == 0)
-        return true; /* the line stopped at a refused or held Enter */
-    c->len = (size_t)n;
-    c->off = 0;
-    *counter += (uint64_t)n;
-    w = dst_err ? ssh_channel_write_stderr(dst, c->data, (uint32_t)n)
-                : ssh_channel_write(dst, c->data, (uint32_t)n);
-    if (w > 0)
-        c->off = (size_t)w;
-    if (c->off >= c->len)
-        c->len = c->off = 0;
-    return true;
-}
-
-static bool carry_empty(const struct carry *c)
-{
-    return !c || c->off >= c->len;
 }
 
 /* ---- typed lines in a shell (best effort: docs/broker.md, "Command policy") ---- */
@@ -1176,6 +1084,19 @@ static size_t line_filter(struct bsess *s, const char *d, size_t n)
     return n;
 }
 
+/* The relay's hooks under a filtering policy: the admin's keys, and the target's echo of them. */
+static size_t filter_input(void *ctx, const char *p, size_t n)
+{
+    return line_filter(ctx, p, n);
+}
+
+static void filter_echo(void *ctx, const char *p, size_t n)
+{
+    struct bsess *s = ctx;
+
+    lineedit_echo(&s->le, p, n);
+}
+
 static void on_line_answer(void *ctx, int err, json_t *res, const char *errmsg);
 
 /* Report a refused or held line to the vault (audit; a hold files a request). */
@@ -1190,13 +1111,6 @@ static void line_report(struct bsess *s)
                s->line_act == LINE_HOLD ? s : NULL);
 }
 
-/* Drop the typed line on the target (^C at a prompt discards it) and say why. */
-/* Write what the admin-to-target carry holds (whatever the filter is doing). */
-static bool a2t_flush(struct bsess *s)
-{
-    return carry_flush(s->a2t, s->tch, 0);
-}
-
 /*
  * Bytes the broker itself sends to the target (^C, a held Enter, a held
  * line): queued after what is queued, so none is lost to a short write or a
@@ -1204,22 +1118,11 @@ static bool a2t_flush(struct bsess *s)
  */
 static void to_target(struct bsess *s, const char *d, size_t n)
 {
-    struct carry *c = carry_get(&s->a2t);
-
-    if (c && c->off) {
-        memmove(c->data, c->data + c->off, c->len - c->off);
-        c->len -= c->off;
-        c->off = 0;
-    }
-    if (!c || c->len + n > sizeof(c->data)) {
+    if (relay_inject(&s->relay, d, n) != 0)
         finish(s, "session ended: the broker could not deliver its own input to the target");
-        return;
-    }
-    memcpy(c->data + c->len, d, n);
-    c->len += n;
-    a2t_flush(s);
 }
 
+/* Drop the typed line on the target (^C at a prompt discards it) and say why. */
 static void line_drop(struct bsess *s, const char *why)
 {
     if (s->have_pty) {
@@ -1232,10 +1135,7 @@ static void line_drop(struct bsess *s, const char *why)
         free(s->rest);
         s->rest = NULL;
         s->rest_len = 0;
-        if (s->tch && !s->admin_eof_sent) {
-            ssh_channel_send_eof(s->tch);
-            s->admin_eof_sent = true;
-        }
+        relay_eof_in(&s->relay);
     }
     s->line_waiting = false;
     s->hold_req[0] = '\0';
@@ -1263,7 +1163,7 @@ static void line_act_run(struct bsess *s)
     const json_t *rule = NULL;
     const char *reason;
 
-    if (s->line_act == LINE_NONE || !carry_empty(s->a2t))
+    if (s->line_act == LINE_NONE || !relay_in_empty(&s->relay))
         return;
     if (s->line_act == LINE_HOLD) {
         s->line_waiting = true;
@@ -1458,8 +1358,8 @@ static void fwd_free(struct fwd *f)
         ssh_channel_free(f->t);
     if (f->a)
         ssh_channel_free(f->a);
-    free(f->a2t);
-    free(f->t2a);
+    relay_carry_free(f->a2t);
+    relay_carry_free(f->t2a);
     free(f);
 }
 
@@ -1512,21 +1412,21 @@ static bool fwd_step(struct bsess *s, struct fwd *f)
         f->opened = true;
     }
     for (unsigned i = 0; i < RELAY_STEPS; i++)
-        if (!(move(s, f->a, 0, f->t, 0, &f->a2t, &s->bytes_in, 0) |
-              move(s, f->t, 0, f->a, 0, &f->t2a, &s->bytes_out, 0)))
+        if (!(relay_forward(&s->relay, f->a, f->t, &f->a2t, true) |
+              relay_forward(&s->relay, f->t, f->a, &f->t2a, false)))
             break;
-    if (!f->t_eof_sent && ssh_channel_is_eof(f->a) && carry_empty(f->a2t) &&
+    if (!f->t_eof_sent && ssh_channel_is_eof(f->a) && relay_carry_empty(f->a2t) &&
         ssh_channel_poll(f->a, 0) == SSH_EOF) {
         ssh_channel_send_eof(f->t);
         f->t_eof_sent = true;
     }
-    if (!f->a_eof_sent && ssh_channel_is_eof(f->t) && carry_empty(f->t2a) &&
+    if (!f->a_eof_sent && ssh_channel_is_eof(f->t) && relay_carry_empty(f->t2a) &&
         ssh_channel_poll(f->t, 0) == SSH_EOF) {
         ssh_channel_send_eof(f->a);
         f->a_eof_sent = true;
     }
-    if ((ssh_channel_is_closed(f->a) || ssh_channel_is_closed(f->t)) && carry_empty(f->a2t) &&
-        carry_empty(f->t2a)) {
+    if ((ssh_channel_is_closed(f->a) || ssh_channel_is_closed(f->t)) && relay_carry_empty(f->a2t) &&
+        relay_carry_empty(f->t2a)) {
         ssh_channel_close(f->a);
         ssh_channel_close(f->t);
         return false;
@@ -1730,22 +1630,20 @@ static void rest_keep(struct bsess *s, const char *d, size_t n)
 /* Admin to target without a pty under a filtering policy (see raw_lines). */
 static bool raw_input(struct bsess *s)
 {
-    struct carry *c = carry_get(&s->a2t);
     char in[16384]; /* with a held line's remainder, fits a carry */
+    char *out;
     uint32_t room;
-    size_t n, used;
-    bool moved = false;
+    size_t n, used, olen = 0;
+    bool moved;
     int k;
 
-    if (!c)
-        return false;
-    moved = a2t_flush(s);
-    if (!carry_empty(c))
+    moved = relay_flush_in(&s->relay);
+    if (!relay_in_empty(&s->relay))
         return moved;
     if (s->line_waiting || s->line_act != LINE_NONE)
         return moved;
-    room = ssh_channel_window_size(s->tch);
-    if (room == 0)
+    room = relay_in_room(&s->relay);
+    if (room == 0 || !(out = relay_in_space(&s->relay)))
         return moved;
     if (s->rest_len) {
         n = s->rest_len < sizeof(in) ? s->rest_len : sizeof(in);
@@ -1753,38 +1651,31 @@ static bool raw_input(struct bsess *s)
         memmove(s->rest, s->rest + n, s->rest_len - n);
         s->rest_len -= n;
     } else {
-        k = ssh_channel_poll(s->ach, 0);
+        k = relay_in_read(&s->relay, in, room < sizeof(in) ? room : sizeof(in));
         if (k == SSH_EOF && lineedit_pending(&s->le) > 0 && !s->raw_stopped) {
             /* The last line has no newline: the shell would run it at EOF all the same. */
             in[0] = '\n';
             n = 1;
+        } else if (k <= 0) {
+            return moved;
         } else {
-            if (k <= 0)
-                return moved;
-            if ((uint32_t)k > room)
-                k = (int)room;
-            if ((size_t)k > sizeof(in))
-                k = (int)sizeof(in);
-            if ((k = ssh_channel_read_nonblocking(s->ach, in, (uint32_t)k, 0)) <= 0)
-                return moved;
             n = (size_t)k;
-            s->last_activity_ms = now_ms(s);
         }
     }
     if (s->raw_stopped)
         return true; /* a line was refused: the rest is dropped */
-    used = raw_lines(s, in, n, c->data, &c->len);
+    used = raw_lines(s, in, n, out, &olen);
     if (used < n)
         rest_keep(s, in + used, n - used);
-    s->bytes_in += c->len;
-    a2t_flush(s);
+    relay_in_commit(&s->relay, olen);
     return true;
 }
 
 /* Nothing of the admin's input is left to check or send (EOF may follow). */
 static bool admin_input_done(const struct bsess *s)
 {
-    return carry_empty(s->a2t) && !s->rest_len && !s->line_waiting && s->line_act == LINE_NONE &&
+    return relay_in_empty(&s->relay) && !s->rest_len && !s->line_waiting &&
+           s->line_act == LINE_NONE &&
            (!s->filter || s->have_pty || lineedit_pending(&s->le) == 0 || s->raw_stopped);
 }
 
@@ -1795,16 +1686,15 @@ static void relay(struct bsess *s)
         s->notice[0] = '\0';
     }
     for (unsigned i = 0; i < RELAY_STEPS; i++) {
-        bool m = a2t_flush(s);
+        bool m = relay_flush_in(&s->relay);
         if (s->filter && !s->have_pty)
             m |= raw_input(s);
         else if (s->line_waiting)
             m |= line_wait_input(s);
         else if (s->line_act == LINE_NONE)
-            m |= move(s, s->ach, 0, s->tch, 0, &s->a2t, &s->bytes_in, s->filter ? MOVE_FILTER : 0);
+            m |= relay_move_in(&s->relay);
         line_act_run(s);
-        m |= move(s, s->tch, 0, s->ach, 0, &s->t2a, &s->bytes_out, s->filter ? MOVE_ECHO : 0);
-        m |= move(s, s->tch, 1, s->ach, 1, &s->t2a_err, &s->bytes_out, 0);
+        m |= relay_move_out(&s->relay);
         if (!m)
             break;
     }
@@ -1816,36 +1706,30 @@ static void relay(struct bsess *s)
         set_state(s, ST_DEAD);
     }
     if (s->resize_pending && s->tch) {
-        ssh_channel_change_pty_size(s->tch, s->cols, s->rows);
+        relay_resize(&s->relay, s->cols, s->rows);
         s->resize_pending = false;
     }
     if (s->pending_signal[0] && s->tch) {
-        ssh_channel_request_send_signal(s->tch, s->pending_signal);
+        relay_signal(&s->relay, s->pending_signal);
         s->pending_signal[0] = '\0';
     }
     /* Admin EOF reaches the target once everything before it has. */
-    if (!s->admin_eof_sent && s->ach && ssh_channel_is_eof(s->ach) && admin_input_done(s) &&
-        ssh_channel_poll(s->ach, 0) == SSH_EOF) {
-        ssh_channel_send_eof(s->tch);
-        s->admin_eof_sent = true;
-    }
+    if (!s->relay.eof_in_sent && s->ach && ssh_channel_is_eof(s->ach) && admin_input_done(s) &&
+        ssh_channel_poll(s->ach, 0) == SSH_EOF)
+        relay_eof_in(&s->relay);
     /*
      * OpenSSH sends EOF, then exit-status, then CLOSE: forward each as it
      * comes, once the data before it has been delivered.
      */
     if (s->tch && (ssh_channel_is_eof(s->tch) || ssh_channel_is_closed(s->tch)) &&
-        carry_empty(s->t2a) && carry_empty(s->t2a_err) && ssh_channel_poll(s->tch, 0) <= 0 &&
-        ssh_channel_poll(s->tch, 1) <= 0) {
-        if (!s->target_eof_sent_to_admin) {
-            ssh_channel_send_eof(s->ach);
-            s->target_eof_sent_to_admin = true;
-        }
+        relay_out_drained(&s->relay)) {
+        relay_eof_out(&s->relay);
         if (!s->exit_sent && (s->have_exit_status || s->have_exit_signal)) {
             if (s->have_exit_signal)
-                ssh_channel_request_send_exit_signal(s->ach, s->exit_signal, 0, "", "");
+                relay_exit_signal(&s->relay, s->exit_signal);
             else
                 /* A script stopped at a refused line did not succeed. */
-                ssh_channel_request_send_exit_status(s->ach, s->raw_stopped ? 255 : s->exit_status);
+                relay_exit_status(&s->relay, s->raw_stopped ? 255 : s->exit_status);
             s->exit_sent = true;
         }
         if (ssh_channel_is_closed(s->tch) || !ssh_is_connected(s->cs)) {
@@ -2012,6 +1896,10 @@ static void pump(struct bsess *s)
     if (s->state == ST_RELAY) {
         ssh_execute_message_callbacks(s->cs);
         relay(s);
+        if (s->relay.active) {
+            s->last_activity_ms = now_ms(s);
+            s->relay.active = false;
+        }
     }
     leg_check(s);
     if (s->state == ST_DEAD) {
@@ -2039,9 +1927,7 @@ static void session_free_if_done(struct bsess *s)
 {
     if (!s->dead || s->open_handles || s->gai_running)
         return;
-    free(s->a2t);
-    free(s->t2a);
-    free(s->t2a_err);
+    relay_fini(&s->relay);
     free(s->command);
     secbuf_free(s->password);
     json_decref(s->policy);
@@ -2057,9 +1943,10 @@ static void teardown(struct bsess *s)
         return;
     s->dead = true;
     if (s->vsession[0]) {
-        json_t *args = json_pack("{s:s,s:I,s:I,s:s}", "session", s->vsession, "bytes_in",
-                                 (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out,
-                                 "reason", s->end_reason[0] ? s->end_reason : "closed");
+        json_t *args =
+            json_pack("{s:s,s:I,s:I,s:s}", "session", s->vsession, "bytes_in",
+                      (json_int_t)s->relay.bytes_in, "bytes_out", (json_int_t)s->relay.bytes_out,
+                      "reason", s->end_reason[0] ? s->end_reason : "closed");
         if (s->have_exit_status)
             json_object_set_new(args, "exit_status", json_integer(s->exit_status));
         if (s->have_exit_signal)
@@ -2073,7 +1960,7 @@ static void teardown(struct bsess *s)
     s->menu = NULL;
     log_info("session=%llu vsession=%s closed: %s in=%llu out=%llu", (unsigned long long)s->id,
              s->vsession[0] ? s->vsession : "-", s->end_reason[0] ? s->end_reason : "-",
-             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+             (unsigned long long)s->relay.bytes_in, (unsigned long long)s->relay.bytes_out);
     if (s->prev)
         s->prev->next = s->next;
     else
