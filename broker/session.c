@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "custos/secbuf.h"
 #include "lineedit.h"
 #include "relay.h"
+#include "target.h"
 #include "selfmenu.h"
 #include "selfsvc.h"
 
@@ -40,22 +40,12 @@ enum state {
     ST_WAIT_REQ,  /* authenticated; waiting for a channel and shell/exec/subsystem */
     ST_AUTHORIZE, /* asking the vault */
     ST_HELD,      /* the command waits for an approver (command policy) */
-    ST_RESOLVE,   /* target address lookup */
-    ST_TCP,       /* TCP connect to the target */
-    ST_SSH,       /* key exchange with the target */
-    ST_USERAUTH,  /* logging in with the vaulted credential */
-    ST_CH_OPEN,   /* opening the target channel */
-    ST_CH_FWD,    /* a forward-only session (-J/-W): no channel of its own */
-    ST_CH_PTY,    /* pty request */
-    ST_CH_REQ,    /* shell / exec / subsystem */
+    ST_CONNECT,   /* the target leg: resolve, connect, log in, replay (target.c) */
     ST_RELAY,
     ST_SELF,    /* a custos@ self-service command is running */
     ST_CLOSING, /* admin channel told; waiting for it to close */
     ST_DEAD,
 };
-
-/* REQ_FORWARD: only forwards (ssh -J / -W as ACCOUNT@TARGET), no session channel at all. */
-enum req_kind { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SUBSYSTEM, REQ_FORWARD };
 
 /* Forwards a session may carry at once (-L, allowed by the entitlement). */
 #define FWD_MAX 16u
@@ -116,14 +106,8 @@ struct bsess {
     char fp[96]; /* SHA256 fingerprint of the admin's key */
     ssh_channel ach;
     struct ssh_channel_callbacks_struct acb;
-    bool have_pty;
-    char term[64];
-    int cols, rows, pxw, pxh;
-    bool resize_pending;
-    enum req_kind kind;
-    char *command; /* exec command or subsystem name */
+    struct chanreq req; /* what the session channel asked for */
     bool admin_closed;
-    char pending_signal[32];
 
     /* vault decision */
     char vsession[48];
@@ -133,25 +117,10 @@ struct bsess {
     char target[80];
     int64_t expires_at; /* 0: standing access */
     bool warned;
-    char target_host[256];
-    unsigned target_port;
-    char hostkey[128];
-    struct secbuf *password;
-    char agent[108]; /* credential kind "agent": vaultd's socket for this session, or "" */
     char end_reason[256];
+    bool exit_sent; /* the admin has its exit status */
 
-    /* target leg */
-    uv_getaddrinfo_t gai;
-    bool gai_running;
-    int cfd;
-    ssh_session cs;
-    uv_poll_t cpoll;
-    bool cpoll_open;
-    ssh_channel tch;
-    struct ssh_channel_callbacks_struct tcb;
-    bool have_exit_status, have_exit_signal, exit_sent;
-    int exit_status;
-    char exit_signal[32];
+    struct target_leg tl; /* the target's SSH session and channel */
 
     struct relay relay; /* the session channel and its twin: bytes both ways, the tap */
 
@@ -206,13 +175,13 @@ static void tell(struct bsess *s, const char *fmt, ...)
 
     if (!s->ach || !ssh_channel_is_open(s->ach))
         return;
-    n = snprintf(line, sizeof(line), "%scustos: ", s->have_pty ? "\r\n" : "");
+    n = snprintf(line, sizeof(line), "%scustos: ", s->req.have_pty ? "\r\n" : "");
     va_start(ap, fmt);
     n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     va_end(ap);
     if ((size_t)n >= sizeof(line) - 3)
         n = (int)sizeof(line) - 3;
-    n += snprintf(line + n, sizeof(line) - (size_t)n, "%s", s->have_pty ? "\r\n" : "\n");
+    n += snprintf(line + n, sizeof(line) - (size_t)n, "%s", s->req.have_pty ? "\r\n" : "\n");
     ssh_channel_write_stderr(s->ach, line, (uint32_t)n);
 }
 
@@ -221,6 +190,7 @@ static void finish(struct bsess *s, const char *reason)
 {
     if (s->state >= ST_CLOSING)
         return;
+    target_leg_halt(&s->tl);
     snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
     log_info("session=%llu identity=%s account=%s ends: %s", (unsigned long long)s->id,
              s->identity[0] ? s->identity : "-", s->user, reason);
@@ -236,32 +206,6 @@ static void finish(struct bsess *s, const char *reason)
     } else {
         set_state(s, ST_DEAD);
     }
-}
-
-/* ---- target leg callbacks (record only) ---------------------------------- */
-
-static void t_exit_status(ssh_session session, ssh_channel channel, int status, void *ud)
-{
-    struct bsess *s = ud;
-
-    (void)session;
-    (void)channel;
-    s->have_exit_status = true;
-    s->exit_status = status;
-}
-
-static void t_exit_signal(ssh_session session, ssh_channel channel, const char *signal, int core,
-                          const char *errmsg, const char *lang, void *ud)
-{
-    struct bsess *s = ud;
-
-    (void)session;
-    (void)channel;
-    (void)core;
-    (void)errmsg;
-    (void)lang;
-    s->have_exit_signal = true;
-    snprintf(s->exit_signal, sizeof(s->exit_signal), "%s", signal ? signal : "TERM");
 }
 
 /* ---- MFA: blocking vault calls, bounded (auth callbacks answer synchronously) ---- */
@@ -433,14 +377,14 @@ static int a_pty(ssh_session session, ssh_channel ch, const char *term, int w, i
 
     (void)session;
     (void)ch;
-    if (s->kind != REQ_NONE)
+    if (s->req.kind != CHANREQ_NONE)
         return 1;
-    s->have_pty = true;
-    snprintf(s->term, sizeof(s->term), "%s", term ? term : "xterm");
-    s->cols = w;
-    s->rows = h;
-    s->pxw = pw;
-    s->pxh = ph;
+    s->req.have_pty = true;
+    snprintf(s->req.term, sizeof(s->req.term), "%s", term ? term : "xterm");
+    s->req.cols = w;
+    s->req.rows = h;
+    s->req.pxw = pw;
+    s->req.pxh = ph;
     return 0;
 }
 
@@ -450,26 +394,26 @@ static int a_window(ssh_session session, ssh_channel ch, int w, int h, int pw, i
 
     (void)session;
     (void)ch;
-    s->cols = w;
-    s->rows = h;
-    s->pxw = pw;
-    s->pxh = ph;
-    s->resize_pending = true;
+    s->req.cols = w;
+    s->req.rows = h;
+    s->req.pxw = pw;
+    s->req.pxh = ph;
+    s->req.resize_pending = true;
     return 0;
 }
 
-static int take_request(struct bsess *s, enum req_kind kind, const char *arg)
+static int take_request(struct bsess *s, enum chanreq_kind kind, const char *arg)
 {
-    if (s->kind != REQ_NONE)
+    if (s->req.kind != CHANREQ_NONE)
         return 1; /* one request per session */
     if (arg && strlen(arg) > 4096)
         return 1;
     if (arg && !lineedit_utf8_valid(arg, strlen(arg)))
         snprintf(s->refuse, sizeof(s->refuse),
                  "the command is not valid UTF-8: it cannot be checked or audited; refused");
-    s->kind = kind;
-    free(s->command);
-    s->command = arg ? strdup(arg) : NULL;
+    s->req.kind = kind;
+    free(s->req.command);
+    s->req.command = arg ? strdup(arg) : NULL;
     return 0;
 }
 
@@ -477,21 +421,21 @@ static int a_shell(ssh_session session, ssh_channel ch, void *ud)
 {
     (void)session;
     (void)ch;
-    return take_request(ud, REQ_SHELL, NULL);
+    return take_request(ud, CHANREQ_SHELL, NULL);
 }
 
 static int a_exec(ssh_session session, ssh_channel ch, const char *command, void *ud)
 {
     (void)session;
     (void)ch;
-    return take_request(ud, REQ_EXEC, command);
+    return take_request(ud, CHANREQ_EXEC, command);
 }
 
 static int a_subsystem(ssh_session session, ssh_channel ch, const char *subsystem, void *ud)
 {
     (void)session;
     (void)ch;
-    return take_request(ud, REQ_SUBSYSTEM, subsystem);
+    return take_request(ud, CHANREQ_SUBSYSTEM, subsystem);
 }
 
 static int a_env(ssh_session session, ssh_channel ch, const char *name, const char *value, void *ud)
@@ -510,7 +454,7 @@ static void a_signal(ssh_session session, ssh_channel ch, const char *signal, vo
 
     (void)session;
     (void)ch;
-    snprintf(s->pending_signal, sizeof(s->pending_signal), "%s", signal ? signal : "");
+    snprintf(s->req.pending_signal, sizeof(s->req.pending_signal), "%s", signal ? signal : "");
 }
 
 static ssh_channel a_channel_open(ssh_session session, void *ud)
@@ -546,21 +490,21 @@ static void on_poll(uv_poll_t *p, int status, int events)
     pump(p->data);
 }
 
-static void rearm(uv_poll_t *p, bool open, ssh_session ses)
+static void rearm(struct bsess *s)
 {
     int f, ev = 0;
 
-    if (!open || !ses)
+    if (!s->spoll_open || !s->ss)
         return;
-    f = ssh_get_poll_flags(ses);
+    f = ssh_get_poll_flags(s->ss);
     if (f & SSH_READ_PENDING)
         ev |= UV_READABLE;
     if (f & SSH_WRITE_PENDING)
         ev |= UV_WRITABLE;
     if (ev)
-        uv_poll_start(p, ev, on_poll);
+        uv_poll_start(&s->spoll, ev, on_poll);
     else
-        uv_poll_stop(p);
+        uv_poll_stop(&s->spoll);
 }
 
 static void set_nonblock(int fd)
@@ -580,12 +524,12 @@ static bool is_transfer(const struct bsess *s)
 {
     static const char *const exec_prefixes[] = {"scp ", "rsync --server", "sftp-server", NULL};
 
-    if (s->kind == REQ_SUBSYSTEM)
+    if (s->req.kind == CHANREQ_SUBSYSTEM)
         return true;
-    if (s->kind != REQ_EXEC || !s->command)
+    if (s->req.kind != CHANREQ_EXEC || !s->req.command)
         return false;
     for (const char *const *p = exec_prefixes; *p; p++)
-        if (strncmp(s->command, *p, strlen(*p)) == 0)
+        if (strncmp(s->req.command, *p, strlen(*p)) == 0)
             return true;
     return false;
 }
@@ -631,7 +575,7 @@ static void enter_hold(struct bsess *s, const json_t *hold)
     s->hold_poll_ms = now_ms(s);
     log_info("session=%llu vsession=%s held: request %s", (unsigned long long)s->id, s->vsession,
              s->hold_req);
-    tell_hold(s, s->command ? s->command : "", hold);
+    tell_hold(s, s->req.command ? s->req.command : "", hold);
     set_state(s, ST_HELD);
 }
 
@@ -691,7 +635,7 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
     }
     json_decref(s->policy);
     s->policy = json_incref(json_object_get(res, "policy"));
-    s->filter = s->kind == REQ_SHELL && gov_policy_filters(s->policy);
+    s->filter = s->req.kind == CHANREQ_SHELL && gov_policy_filters(s->policy);
     if (s->filter)
         s->relay.io = (struct relay_io){s, filter_input, filter_echo};
     if (is_transfer(s) && !json_is_true(json_object_get(res, "file_transfer"))) {
@@ -712,10 +656,10 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
     t = json_object_get(res, "target");
     snprintf(s->target, sizeof(s->target), "%s",
              json_string_value(json_object_get(t, "name")) ?: "");
-    snprintf(s->target_host, sizeof(s->target_host), "%s",
+    snprintf(s->tl.host, sizeof(s->tl.host), "%s",
              json_string_value(json_object_get(t, "host")) ?: "");
-    s->target_port = (unsigned)json_integer_value(json_object_get(t, "port"));
-    snprintf(s->hostkey, sizeof(s->hostkey), "%s",
+    s->tl.port = (unsigned)json_integer_value(json_object_get(t, "port"));
+    snprintf(s->tl.hostkey, sizeof(s->tl.hostkey), "%s",
              json_string_value(json_object_get(t, "hostkey")) ?: "");
     cred = json_object_get(res, "credential");
     v = json_string_value(json_object_get(cred, "value"));
@@ -724,14 +668,14 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
         /* A key account: vaultd signs through this socket; the broker never holds the key. */
         const char *sock = json_string_value(json_object_get(cred, "socket"));
 
-        if (!sock || !*sock || strlen(sock) >= sizeof(s->agent)) {
+        if (!sock || !*sock || strlen(sock) >= sizeof(s->tl.agent)) {
             finish(s, "the vault gave no usable agent socket");
             pump(s);
             return;
         }
-        snprintf(s->agent, sizeof(s->agent), "%s", sock);
+        snprintf(s->tl.agent, sizeof(s->tl.agent), "%s", sock);
     } else if (!v || secbuf_from(v, json_string_length(json_object_get(cred, "value")),
-                                 &s->password) != 0) {
+                                 &s->tl.password) != 0) {
         finish(s, "the vault gave no usable credential");
         pump(s);
         return;
@@ -747,276 +691,67 @@ static void authorize(struct bsess *s)
     json_t *args = json_pack("{s:s,s:s,s:{s:s,s:i},s:s,s:s}", "fp", s->fp, "account", s->user,
                              "client", "addr", s->client_addr, "port", (int)s->client_port,
                              "broker", s->bl->conf->name, "kind",
-                             s->kind == REQ_SHELL     ? "shell"
-                             : s->kind == REQ_EXEC    ? "exec"
-                             : s->kind == REQ_FORWARD ? "forward"
-                                                      : "subsystem");
+                             s->req.kind == CHANREQ_SHELL     ? "shell"
+                             : s->req.kind == CHANREQ_EXEC    ? "exec"
+                             : s->req.kind == CHANREQ_FORWARD ? "forward"
+                                                              : "subsystem");
 
-    if (s->command)
-        json_object_set_new(args, "command", json_string(s->command));
+    if (s->req.command)
+        json_object_set_new(args, "command", json_string(s->req.command));
     set_state(s, ST_AUTHORIZE);
     vlink_call(s->bl->vault, "session.open", args, on_authorized, s);
 }
 
-/* ---- target leg ------------------------------------------------------------ */
-
-static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
-{
-    struct bsess *s = g->data;
-    int fd = -1;
-
-    s->gai_running = false;
-    if (s->dead || s->state != ST_RESOLVE) {
-        uv_freeaddrinfo(ai);
-        session_free_if_done(s);
-        return;
-    }
-    if (status < 0 || !ai) {
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "target %s (%s) cannot be resolved: %s", s->target,
-                 s->target_host, uv_strerror(status));
-        finish(s, msg);
-        uv_freeaddrinfo(ai);
-        pump(s);
-        return;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-        close(fd);
-        fd = -1;
-    }
-    uv_freeaddrinfo(ai);
-    if (fd < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "cannot reach target %s (%s port %u): %s", s->target,
-                 s->target_host, s->target_port, strerror(errno));
-        finish(s, msg);
-        pump(s);
-        return;
-    }
-    s->cfd = fd;
-    uv_poll_init(&s->bl->loop, &s->cpoll, fd);
-    s->cpoll.data = s;
-    s->cpoll_open = true;
-    s->open_handles++;
-    set_state(s, ST_TCP);
-    uv_poll_start(&s->cpoll, UV_WRITABLE, on_poll);
-}
+/* ---- target leg (target.c) ---------------------------------------------------- */
 
 static void connect_target(struct bsess *s)
 {
-    char port[16];
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-
-    snprintf(port, sizeof(port), "%u", s->target_port ? s->target_port : 22);
-    set_state(s, ST_RESOLVE);
-    s->gai.data = s;
-    /* Never a blocking getaddrinfo on the loop (and never inside libssh). */
-    if (uv_getaddrinfo(&s->bl->loop, &s->gai, on_resolved, s->target_host, port, &hints) != 0) {
-        finish(s, "cannot look the target address up");
+    set_state(s, ST_CONNECT);
+    if (target_leg_start(&s->tl) != 0) {
+        finish(s, s->tl.error);
         pump(s);
-        return;
     }
-    s->gai_running = true;
 }
 
-static void target_fail(struct bsess *s, const char *what)
+/* Advance the target leg; once it runs, relay. */
+static void connect_step(struct bsess *s)
 {
-    char msg[1024];
-
-    snprintf(msg, sizeof(msg), "%s on target %s: %s", what, s->target,
-             s->cs ? ssh_get_error(s->cs) : "no session");
-    finish(s, msg);
-}
-
-static bool hostkey_ok(struct bsess *s)
-{
-    ssh_key key = NULL;
-    unsigned char *hash = NULL;
-    size_t hlen = 0;
-    char *fp = NULL;
-    bool ok = false;
-
-    if (ssh_get_server_publickey(s->cs, &key) != SSH_OK ||
-        ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) != 0 ||
-        !(fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen))) {
-        finish(s, "the target's host key cannot be read");
-    } else if (strcmp(fp, s->hostkey) != 0) {
-        char msg[1024];
-        snprintf(msg, sizeof(msg),
-                 "host key of target %s does not match the pinned key (pinned %s, offered %s); "
-                 "refusing to connect",
-                 s->target, s->hostkey, fp);
-        log_warn("session=%llu %s", (unsigned long long)s->id, msg);
-        finish(s, msg);
-    } else {
-        ok = true;
-    }
-    ssh_string_free_char(fp);
-    ssh_clean_pubkey_hash(&hash);
-    ssh_key_free(key);
-    return ok;
-}
-
-static int t_message(ssh_session session, ssh_message msg, void *ud);
-
-static void start_ssh(struct bsess *s)
-{
-    const char *user = s->account;
-    char name[256];
-    const char *at = strrchr(user, '@');
-    int verbosity = SSH_LOG_NOLOG;
-    bool no = false;
-
-    snprintf(name, sizeof(name), "%.*s", at ? (int)(at - user) : (int)strlen(user), user);
-    s->cs = ssh_new();
-    if (!s->cs) {
-        finish(s, "out of memory");
-        return;
-    }
-    ssh_options_set(s->cs, SSH_OPTIONS_FD, &s->cfd);
-    ssh_options_set(s->cs, SSH_OPTIONS_HOST, s->target_host);
-    ssh_options_set(s->cs, SSH_OPTIONS_USER, name);
-    ssh_options_set(s->cs, SSH_OPTIONS_PROCESS_CONFIG, &no);
-    ssh_options_set(s->cs, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
-    if (s->bl->conf->rekey_data) {
-        uint64_t rk = s->bl->conf->rekey_data;
-        ssh_options_set(s->cs, SSH_OPTIONS_REKEY_DATA, &rk);
-    }
-    if (s->agent[0])
-        ssh_options_set(s->cs, SSH_OPTIONS_IDENTITY_AGENT, s->agent);
-    ssh_set_message_callback(s->cs, t_message, s);
-    ssh_set_blocking(s->cs, 0);
-    set_state(s, ST_SSH);
-}
-
-/* Advance the target leg as far as it goes without blocking. */
-static void step_target(struct bsess *s)
-{
-    int rc;
-
-    for (;;) {
-        switch (s->state) {
-        case ST_TCP: {
-            int err = 0;
-            socklen_t el = sizeof(err);
-            getsockopt(s->cfd, SOL_SOCKET, SO_ERROR, &err, &el);
-            if (err == EINPROGRESS || err == EALREADY)
-                return;
-            if (err) {
-                char msg[1024];
-                snprintf(msg, sizeof(msg), "cannot reach target %s (%s port %u): %s", s->target,
-                         s->target_host, s->target_port, strerror(err));
-                finish(s, msg);
-                return;
-            }
-            start_ssh(s);
-            if (s->state != ST_SSH)
-                return;
-            continue;
-        }
-        case ST_SSH:
-            rc = ssh_connect(s->cs);
-            set_nonblock(s->cfd); /* libssh makes client sockets blocking again */
-            if (rc == SSH_AGAIN)
-                return;
-            if (rc != SSH_OK) {
-                target_fail(s, "SSH connection failed");
-                return;
-            }
-            if (!hostkey_ok(s))
-                return;
-            set_state(s, ST_USERAUTH);
-            continue;
-        case ST_USERAUTH:
-            /*
-             * With an agent, libssh talks to vaultd's socket with blocking
-             * I/O: a local round trip answered at once on vaultd's loop (the
-             * signature's audit entry is written after it), the same bounded
-             * compromise as the MFA link.  The target leg stays non-blocking.
-             */
-            if (s->agent[0])
-                rc = ssh_userauth_agent(s->cs, NULL);
-            else
-                rc = ssh_userauth_password(s->cs, NULL, secbuf_cdata(s->password));
-            if (rc == SSH_AUTH_AGAIN)
-                return;
-            /* The credential has done its job either way: wipe it now. */
-            secbuf_free(s->password);
-            s->password = NULL;
-            if (rc != SSH_AUTH_SUCCESS) {
-                char msg[1024];
-                snprintf(msg, sizeof(msg),
-                         "the target %s refused the vaulted credential for %s (it may need "
-                         "rotation)",
-                         s->target, s->account);
-                finish(s, msg);
-                return;
-            }
-            set_state(s, s->kind == REQ_FORWARD ? ST_CH_FWD : ST_CH_OPEN);
-            continue;
-        case ST_CH_OPEN:
-            if (!s->tch) {
-                s->tch = ssh_channel_new(s->cs);
-                if (!s->tch) {
-                    target_fail(s, "cannot open a channel");
-                    return;
-                }
-                s->relay.t = s->tch;
-                memset(&s->tcb, 0, sizeof(s->tcb));
-                s->tcb.userdata = s;
-                s->tcb.channel_exit_status_function = t_exit_status;
-                s->tcb.channel_exit_signal_function = t_exit_signal;
-                ssh_callbacks_init(&s->tcb);
-                ssh_set_channel_callbacks(s->tch, &s->tcb);
-            }
-            rc = ssh_channel_open_session(s->tch);
-            if (rc == SSH_AGAIN)
-                return;
-            if (rc != SSH_OK) {
-                target_fail(s, "cannot open a session channel");
-                return;
-            }
-            set_state(s, s->have_pty ? ST_CH_PTY : ST_CH_REQ);
-            continue;
-        case ST_CH_FWD:
-            /* A jump: logged in, nothing to open but the forwards themselves. */
-            set_state(s, ST_RELAY);
-            s->last_activity_ms = now_ms(s);
+    switch (target_leg_step(&s->tl)) {
+    case TARGET_FAILED:
+        finish(s, s->tl.error);
+        break;
+    case TARGET_READY:
+        set_state(s, ST_RELAY);
+        s->last_activity_ms = now_ms(s);
+        s->relay.t = s->tl.ch;
+        if (s->req.kind == CHANREQ_FORWARD)
             log_info("session=%llu vsession=%s relaying forwards only", (unsigned long long)s->id,
                      s->vsession);
-            return;
-        case ST_CH_PTY:
-            rc = ssh_channel_request_pty_size(s->tch, s->term, s->cols, s->rows);
-            if (rc == SSH_AGAIN)
-                return;
-            if (rc != SSH_OK) {
-                target_fail(s, "pty request refused");
-                return;
-            }
-            s->resize_pending = false;
-            set_state(s, ST_CH_REQ);
-            continue;
-        case ST_CH_REQ:
-            rc = s->kind == REQ_SHELL  ? ssh_channel_request_shell(s->tch)
-                 : s->kind == REQ_EXEC ? ssh_channel_request_exec(s->tch, s->command)
-                                       : ssh_channel_request_subsystem(s->tch, s->command);
-            if (rc == SSH_AGAIN)
-                return;
-            if (rc != SSH_OK) {
-                target_fail(s, s->kind == REQ_SUBSYSTEM ? "subsystem refused" : "request refused");
-                return;
-            }
-            set_state(s, ST_RELAY);
-            s->last_activity_ms = now_ms(s);
+        else
             log_info("session=%llu vsession=%s relaying %s", (unsigned long long)s->id, s->vsession,
-                     s->kind == REQ_SHELL ? "shell" : s->command);
-            return;
-        default:
-            return;
-        }
+                     s->req.kind == CHANREQ_SHELL ? "shell" : s->req.command);
+        break;
+    default:
+        break;
     }
 }
+
+/* The target leg's socket is ready, or its address lookup failed. */
+static void target_wake(void *ctx)
+{
+    struct bsess *s = ctx;
+
+    if (s->state == ST_CONNECT && s->tl.step == TARGET_FAILED)
+        finish(s, s->tl.error);
+    pump(s);
+}
+
+static void target_closed(void *ctx)
+{
+    session_free_if_done(ctx);
+}
+
+static int t_message(void *ctx, ssh_message msg);
 
 /* ---- typed lines in a shell (best effort: docs/broker.md, "Command policy") ---- */
 
@@ -1125,7 +860,7 @@ static void to_target(struct bsess *s, const char *d, size_t n)
 /* Drop the typed line on the target (^C at a prompt discards it) and say why. */
 static void line_drop(struct bsess *s, const char *why)
 {
-    if (s->have_pty) {
+    if (s->req.have_pty) {
         to_target(s, "\x03", 1);
         tell(s, "%s", why);
     } else {
@@ -1144,7 +879,7 @@ static void line_drop(struct bsess *s, const char *why)
 /* The held line may run: its Enter (pty), or the whole line (no pty, buffered). */
 static void line_release(struct bsess *s)
 {
-    if (s->have_pty) {
+    if (s->req.have_pty) {
         to_target(s, "\r", 1);
     } else {
         size_t n = strlen(s->line_raw);
@@ -1171,7 +906,7 @@ static void line_act_run(struct bsess *s)
     } else {
         gov_command_decide(s->policy, "exec", s->line_cmd, &rule);
         reason = json_string_value(json_object_get(rule, "reason"));
-        if (!s->line_cmd[0] && !s->have_pty)
+        if (!s->line_cmd[0] && !s->req.have_pty)
             snprintf(msg, sizeof(msg), "a line longer than %u bytes cannot be checked",
                      GOV_COMMAND_MAX);
         else if (!s->line_cmd[0])
@@ -1224,7 +959,7 @@ static bool line_wait_input(struct bsess *s)
     char in[256];
     int n;
 
-    if (!s->have_pty || ssh_channel_poll(s->ach, 0) <= 0)
+    if (!s->req.have_pty || ssh_channel_poll(s->ach, 0) <= 0)
         return false; /* a script just waits: what follows runs once the line is decided */
     n = ssh_channel_read_nonblocking(s->ach, in, sizeof(in), 0);
     if (n <= 0)
@@ -1312,11 +1047,11 @@ static int fwd_open(struct bsess *s, ssh_message msg)
      * the session becomes forward-only, authorized and logged in like any
      * other, and its forwards leave from the target as the entitlement allows.
      */
-    if (!s->ach && s->kind == REQ_NONE && s->state == ST_WAIT_REQ && strchr(s->user, '@') &&
+    if (!s->ach && s->req.kind == CHANREQ_NONE && s->state == ST_WAIT_REQ && strchr(s->user, '@') &&
         !s->refuse[0])
-        s->kind = REQ_FORWARD;
+        s->req.kind = CHANREQ_FORWARD;
     if (s->state >= ST_CLOSING || !strchr(s->user, '@') || s->refuse[0] ||
-        (!s->ach && s->kind != REQ_FORWARD)) {
+        (!s->ach && s->req.kind != CHANREQ_FORWARD)) {
         log_info("session=%llu user=%s forward to %s:%d refused: not a session to an account",
                  (unsigned long long)s->id, s->user, host ?: "?", port);
         snprintf(s->notice, sizeof(s->notice),
@@ -1398,14 +1133,14 @@ static bool fwd_step(struct bsess *s, struct fwd *f)
         f->opened = true;
     }
     if (!f->opened) {
-        if (!f->t && !(f->t = ssh_channel_new(s->cs)))
+        if (!f->t && !(f->t = ssh_channel_new(s->tl.cs)))
             return false;
         rc = ssh_channel_open_forward(f->t, f->host, (int)f->port, "127.0.0.1", 0);
         if (rc == SSH_AGAIN)
             return true;
         if (rc != SSH_OK) {
             log_info("session=%llu forward to %s:%u: the target refused: %s",
-                     (unsigned long long)s->id, f->host, f->port, ssh_get_error(s->cs));
+                     (unsigned long long)s->id, f->host, f->port, ssh_get_error(s->tl.cs));
             ssh_channel_close(f->a);
             return false;
         }
@@ -1494,12 +1229,12 @@ static void rfwds_step(struct bsess *s)
             rf->state = RF_DONE;
             continue;
         }
-        rc = ssh_channel_listen_forward(s->cs, rf->addr, (int)rf->port, NULL);
+        rc = ssh_channel_listen_forward(s->tl.cs, rf->addr, (int)rf->port, NULL);
         if (rc == SSH_AGAIN)
             break; /* libssh has one global request in flight per session */
         if (rc != SSH_OK) {
             tell(s, "remote forwarding (-R) on %.100s:%u: the target refused to listen: %s",
-                 rf->addr, rf->port, ssh_get_error(s->cs));
+                 rf->addr, rf->port, ssh_get_error(s->tl.cs));
             rf->state = RF_DONE;
             continue;
         }
@@ -1511,14 +1246,13 @@ static void rfwds_step(struct bsess *s)
 }
 
 /* The target leg's requests: a connection on a -R listener is taken; the rest refused. */
-static int t_message(ssh_session session, ssh_message msg, void *ud)
+static int t_message(void *ctx, ssh_message msg)
 {
-    struct bsess *s = ud;
+    struct bsess *s = ctx;
     int port = ssh_message_channel_request_open_destination_port(msg);
     const char *orig = ssh_message_channel_request_open_originator(msg);
     struct fwd *f;
 
-    (void)session;
     if (ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
         ssh_message_subtype(msg) != SSH_CHANNEL_FORWARDED_TCPIP || s->state != ST_RELAY ||
         s->n_fwds >= FWD_MAX)
@@ -1676,7 +1410,7 @@ static bool admin_input_done(const struct bsess *s)
 {
     return relay_in_empty(&s->relay) && !s->rest_len && !s->line_waiting &&
            s->line_act == LINE_NONE &&
-           (!s->filter || s->have_pty || lineedit_pending(&s->le) == 0 || s->raw_stopped);
+           (!s->filter || s->req.have_pty || lineedit_pending(&s->le) == 0 || s->raw_stopped);
 }
 
 static void relay(struct bsess *s)
@@ -1687,7 +1421,7 @@ static void relay(struct bsess *s)
     }
     for (unsigned i = 0; i < RELAY_STEPS; i++) {
         bool m = relay_flush_in(&s->relay);
-        if (s->filter && !s->have_pty)
+        if (s->filter && !s->req.have_pty)
             m |= raw_input(s);
         else if (s->line_waiting)
             m |= line_wait_input(s);
@@ -1700,18 +1434,18 @@ static void relay(struct bsess *s)
     }
     rfwds_step(s);
     fwds_step(s);
-    if (s->kind == REQ_FORWARD && !s->fwds && !s->fwds_new && s->state == ST_RELAY) {
+    if (s->req.kind == CHANREQ_FORWARD && !s->fwds && !s->fwds_new && s->state == ST_RELAY) {
         /* A jump whose forwards are all closed (or refused) is over. */
         snprintf(s->end_reason, sizeof(s->end_reason), "forwards closed");
         set_state(s, ST_DEAD);
     }
-    if (s->resize_pending && s->tch) {
-        relay_resize(&s->relay, s->cols, s->rows);
-        s->resize_pending = false;
+    if (s->req.resize_pending && s->tl.ch) {
+        relay_resize(&s->relay, s->req.cols, s->req.rows);
+        s->req.resize_pending = false;
     }
-    if (s->pending_signal[0] && s->tch) {
-        relay_signal(&s->relay, s->pending_signal);
-        s->pending_signal[0] = '\0';
+    if (s->req.pending_signal[0] && s->tl.ch) {
+        relay_signal(&s->relay, s->req.pending_signal);
+        s->req.pending_signal[0] = '\0';
     }
     /* Admin EOF reaches the target once everything before it has. */
     if (!s->relay.eof_in_sent && s->ach && ssh_channel_is_eof(s->ach) && admin_input_done(s) &&
@@ -1721,20 +1455,20 @@ static void relay(struct bsess *s)
      * OpenSSH sends EOF, then exit-status, then CLOSE: forward each as it
      * comes, once the data before it has been delivered.
      */
-    if (s->tch && (ssh_channel_is_eof(s->tch) || ssh_channel_is_closed(s->tch)) &&
+    if (s->tl.ch && (ssh_channel_is_eof(s->tl.ch) || ssh_channel_is_closed(s->tl.ch)) &&
         relay_out_drained(&s->relay)) {
         relay_eof_out(&s->relay);
-        if (!s->exit_sent && (s->have_exit_status || s->have_exit_signal)) {
-            if (s->have_exit_signal)
-                relay_exit_signal(&s->relay, s->exit_signal);
+        if (!s->exit_sent && (s->tl.have_exit_status || s->tl.have_exit_signal)) {
+            if (s->tl.have_exit_signal)
+                relay_exit_signal(&s->relay, s->tl.exit_signal);
             else
                 /* A script stopped at a refused line did not succeed. */
-                relay_exit_status(&s->relay, s->raw_stopped ? 255 : s->exit_status);
+                relay_exit_status(&s->relay, s->raw_stopped ? 255 : s->tl.exit_status);
             s->exit_sent = true;
         }
-        if (ssh_channel_is_closed(s->tch) || !ssh_is_connected(s->cs)) {
+        if (ssh_channel_is_closed(s->tl.ch) || !ssh_is_connected(s->tl.cs)) {
             snprintf(s->end_reason, sizeof(s->end_reason), "%s",
-                     s->have_exit_signal ? "exited on a signal" : "exited");
+                     s->tl.have_exit_signal ? "exited on a signal" : "exited");
             ssh_channel_close(s->ach);
             set_state(s, ST_CLOSING);
         }
@@ -1765,10 +1499,9 @@ static void leg_check(struct bsess *s)
      * its channel is closed); disconnecting first would make it print
      * "closed by remote host".  The watchdog gives up after 5 s.
      */
-    if (s->state == ST_RELAY && s->cs &&
-        (!ssh_is_connected(s->cs) || (ssh_get_status(s->cs) & (SSH_CLOSED | SSH_CLOSED_ERROR)))) {
+    if (s->state == ST_RELAY && target_leg_is_gone(&s->tl)) {
         /* Target gone: deliver what remains, then end with its status if any. */
-        if (!s->have_exit_status && !s->have_exit_signal)
+        if (!s->tl.have_exit_status && !s->tl.have_exit_signal)
             finish(s, "the target closed the connection");
     }
 }
@@ -1848,11 +1581,11 @@ static void self_service(struct bsess *s)
     struct selfmenu_io mio = {s, self_out, menu_connect, menu_done};
 
     set_state(s, ST_SELF);
-    if (s->kind == REQ_SHELL && s->have_pty)
-        s->menu = selfmenu_start(s->bl->vault, s->fp, s->cols, &mio);
+    if (s->req.kind == CHANREQ_SHELL && s->req.have_pty)
+        s->menu = selfmenu_start(s->bl->vault, s->fp, s->req.cols, &mio);
     else
-        s->selfjob =
-            selfsvc_run(s->bl->vault, s->fp, s->kind == REQ_EXEC ? s->command : "help", &io);
+        s->selfjob = selfsvc_run(s->bl->vault, s->fp,
+                                 s->req.kind == CHANREQ_EXEC ? s->req.command : "help", &io);
 }
 
 static void pump(struct bsess *s)
@@ -1876,7 +1609,8 @@ static void pump(struct bsess *s)
         ssh_execute_message_callbacks(s->ss);
     if (s->state == ST_HANDSHAKE && s->authed)
         set_state(s, ST_WAIT_REQ);
-    if (s->state == ST_WAIT_REQ && (s->ach || s->kind == REQ_FORWARD) && s->kind != REQ_NONE) {
+    if (s->state == ST_WAIT_REQ && (s->ach || s->req.kind == CHANREQ_FORWARD) &&
+        s->req.kind != CHANREQ_NONE) {
         if (s->refuse[0])
             finish(s, s->refuse);
         else if (strcmp(s->user, "custos") == 0)
@@ -1889,12 +1623,10 @@ static void pump(struct bsess *s)
     }
     if (s->state == ST_SELF && s->menu)
         menu_feed(s);
-    if (s->cs && s->state >= ST_SSH && s->state < ST_RELAY)
-        ssh_execute_message_callbacks(s->cs);
-    if (s->state >= ST_TCP && s->state < ST_RELAY)
-        step_target(s);
+    if (s->state == ST_CONNECT)
+        connect_step(s);
     if (s->state == ST_RELAY) {
-        ssh_execute_message_callbacks(s->cs);
+        target_leg_process(&s->tl);
         relay(s);
         if (s->relay.active) {
             s->last_activity_ms = now_ms(s);
@@ -1907,9 +1639,8 @@ static void pump(struct bsess *s)
         teardown(s);
         return;
     }
-    rearm(&s->spoll, s->spoll_open, s->ss);
-    if (s->state >= ST_SSH)
-        rearm(&s->cpoll, s->cpoll_open, s->cs);
+    rearm(s);
+    target_leg_rearm(&s->tl);
     s->in_pump = false;
 }
 
@@ -1925,11 +1656,10 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void session_free_if_done(struct bsess *s)
 {
-    if (!s->dead || s->open_handles || s->gai_running)
+    if (!s->dead || s->open_handles || !target_leg_is_closed(&s->tl))
         return;
     relay_fini(&s->relay);
-    free(s->command);
-    secbuf_free(s->password);
+    free(s->req.command);
     json_decref(s->policy);
     free(s->rest);
     free(s);
@@ -1947,10 +1677,10 @@ static void teardown(struct bsess *s)
             json_pack("{s:s,s:I,s:I,s:s}", "session", s->vsession, "bytes_in",
                       (json_int_t)s->relay.bytes_in, "bytes_out", (json_int_t)s->relay.bytes_out,
                       "reason", s->end_reason[0] ? s->end_reason : "closed");
-        if (s->have_exit_status)
-            json_object_set_new(args, "exit_status", json_integer(s->exit_status));
-        if (s->have_exit_signal)
-            json_object_set_new(args, "signal", json_string(s->exit_signal));
+        if (s->tl.have_exit_status)
+            json_object_set_new(args, "exit_status", json_integer(s->tl.exit_status));
+        if (s->tl.have_exit_signal)
+            json_object_set_new(args, "signal", json_string(s->tl.exit_signal));
         vlink_call(bl->vault, "session.close", args, NULL, NULL);
     }
     vlink_cancel(bl->vault, s);
@@ -1973,15 +1703,10 @@ static void teardown(struct bsess *s)
         uv_close((uv_handle_t *)&s->spoll, on_handle_closed);
         s->spoll_open = false;
     }
-    if (s->cpoll_open) {
-        uv_poll_stop(&s->cpoll);
-        uv_close((uv_handle_t *)&s->cpoll, on_handle_closed);
-        s->cpoll_open = false;
-    }
     /*
-     * The polls were stopped first.  libssh closes the admin's fd (it came
-     * through ssh_bind_accept_fd) but not one given with SSH_OPTIONS_FD: the
-     * target's socket is ours to close, after ssh_free is done with it.
+     * The admin's poll was stopped first.  Forward channels live on both
+     * sessions: they go before either session.  libssh closes the admin's
+     * fd (it came through ssh_bind_accept_fd); the target leg closes its own.
      */
     fwds_merge(s);
     while (s->fwds) {
@@ -1990,24 +1715,15 @@ static void teardown(struct bsess *s)
         fwd_free(f);
     }
     s->n_fwds = 0;
-    if (s->tch)
-        ssh_channel_free(s->tch);
-    if (s->cs) {
-        ssh_disconnect(s->cs);
-        ssh_free(s->cs);
-    }
-    if (s->cfd >= 0) {
-        close(s->cfd);
-        s->cfd = -1;
-    }
+    target_leg_close(&s->tl);
     if (s->ach)
         ssh_channel_free(s->ach);
     if (s->ss) {
         ssh_disconnect(s->ss);
         ssh_free(s->ss);
     }
-    s->tch = s->ach = NULL;
-    s->cs = s->ss = NULL;
+    s->ach = NULL;
+    s->ss = NULL;
     session_free_if_done(s);
 }
 
@@ -2022,7 +1738,14 @@ void bsess_accept(struct bloop *bl, int fd, const char *addr, unsigned port)
     }
     s->bl = bl;
     s->id = ((uint64_t)bl->index << 48) | ++bl->next_sess;
-    s->cfd = -1;
+    {
+        struct target_io tio = {s, target_wake, target_closed, t_message};
+
+        target_leg_init(&s->tl, &bl->loop, s->id, bl->conf->rekey_data, &tio);
+        s->tl.req = &s->req;
+        s->tl.name = s->target;
+        s->tl.account = s->account;
+    }
     snprintf(s->client_addr, sizeof(s->client_addr), "%s", addr);
     s->client_port = port;
     s->started_ms = s->last_activity_ms = uv_now(&bl->loop);
@@ -2096,7 +1819,7 @@ static void on_recheck(void *ctx, int err, json_t *res, const char *errmsg)
 /* Ask the vault again whether this session may go on. */
 static void recheck(struct bsess *s)
 {
-    if (s->state < ST_RESOLVE || s->state >= ST_CLOSING || !s->identity[0])
+    if (s->state < ST_CONNECT || s->state >= ST_CLOSING || !s->identity[0])
         return;
     vlink_call(s->bl->vault, "gov.authorize",
                json_pack("{s:s,s:s}", "identity", s->identity, "account", s->account), on_recheck,
@@ -2152,8 +1875,8 @@ void bsess_watchdog(struct bloop *bl)
         } else if (s->state == ST_WAIT_REQ &&
                    now - s->state_since_ms > (uint64_t)c->auth_timeout * 1000u) {
             set_state(s, ST_DEAD);
-        } else if (s->state >= ST_RESOLVE && s->state < ST_RELAY &&
-                   now - s->state_since_ms > (uint64_t)c->connect_timeout * 1000u) {
+        } else if (s->state == ST_CONNECT &&
+                   now - s->tl.step_since_ms > (uint64_t)c->connect_timeout * 1000u) {
             char msg[1024];
             snprintf(msg, sizeof(msg), "target %s did not answer within %us", s->target,
                      c->connect_timeout);
@@ -2186,7 +1909,7 @@ void bsess_watchdog(struct bloop *bl)
             else if (c->keepalive && now - s->last_activity_ms > (uint64_t)c->keepalive * 1000u &&
                      (now / 1000u) % c->keepalive == 0) {
                 ssh_send_keepalive(s->ss);
-                ssh_send_keepalive(s->cs);
+                ssh_send_keepalive(s->tl.cs);
             }
         } else if (s->state == ST_HELD) {
             /* Backstop for a lost event: ask again now and then, and once the hold expires. */
