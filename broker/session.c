@@ -19,6 +19,7 @@
 #include "custos/gov.h"
 #include "custos/log.h"
 #include "custos/secbuf.h"
+#include "forward.h"
 #include "lineedit.h"
 #include "relay.h"
 #include "target.h"
@@ -47,32 +48,8 @@ enum state {
     ST_DEAD,
 };
 
-/* Forwards a session may carry at once (-L, allowed by the entitlement). */
-#define FWD_MAX 16u
 /* How often a held session asks the vault again, should an event be lost. */
 #define HOLD_POLL_MS 5000u
-
-/* A -L forward: the admin's direct-tcpip channel and its twin on the target leg. */
-struct fwd {
-    struct fwd *next;
-    ssh_channel a, t;
-    bool reverse; /* -R: the target's channel came first; the admin's is opened to match */
-    bool checked, opened, a_eof_sent, t_eof_sent;
-    char host[256]; /* -L: the destination; -R: the address the target listens on */
-    unsigned port;
-    char orig[64]; /* -R: who connected on the target */
-    unsigned orig_port;
-    struct relay_carry *a2t, *t2a;
-};
-
-/* -R listeners a session may ask the target for (remote_forwarding of the entitlement). */
-#define RFWD_MAX 4u
-
-struct rfwd {
-    enum { RF_PENDING, RF_LISTENING, RF_DONE } state;
-    char addr[256];
-    unsigned port;
-};
 
 /* The editor follows exactly the lines the command policy can check. */
 _Static_assert(LINEEDIT_MAX == GOV_COMMAND_MAX, "lineedit and cmdpolicy disagree on a line");
@@ -139,12 +116,9 @@ struct bsess {
     /* without a pty, lines are buffered whole (raw_input) */
     char *rest; /* input read but not yet checked (after a held line) */
     size_t rest_len;
-    bool raw_stopped; /* a line was refused: nothing more goes to the target */
-    char notice[256]; /* told to the admin once the session channel exists */
-    struct fwd *fwds, *fwds_new;
-    unsigned n_fwds;
-    struct rfwd rfwds[RFWD_MAX];
-    unsigned n_rfwds;
+    bool raw_stopped;  /* a line was refused: nothing more goes to the target */
+    char notice[256];  /* told to the admin once the session channel exists */
+    struct fwdset fwd; /* -L, -R and jump forwards */
 };
 
 static void pump(struct bsess *s);
@@ -635,6 +609,7 @@ static void on_authorized(void *ctx, int err, json_t *res, const char *errmsg)
     }
     json_decref(s->policy);
     s->policy = json_incref(json_object_get(res, "policy"));
+    s->fwd.policy = s->policy;
     s->filter = s->req.kind == CHANREQ_SHELL && gov_policy_filters(s->policy);
     if (s->filter)
         s->relay.io = (struct relay_io){s, filter_input, filter_echo};
@@ -995,52 +970,13 @@ static void line_decided(struct bsess *s, const json_t *data)
     line_drop(s, msg);
 }
 
-/* ---- -L forwards (direct-tcpip through the target leg) ---------------------------- */
-
-static void on_forward_reported(void *ctx, int err, json_t *res, const char *errmsg)
-{
-    (void)ctx;
-    (void)res;
-    if (err)
-        log_warn("forward report: %s", errmsg ? errmsg : "failed");
-}
-
-/* Every forward attempt is audited in the vault (allowed or not). */
-static void fwd_report(struct bsess *s, const char *kind, const char *host, int port, bool allowed)
-{
-    if (!s->vsession[0])
-        return;
-    if (host && !lineedit_utf8_valid(host, strlen(host)))
-        host = "(not UTF-8)";
-    vlink_call(s->bl->vault, "session.command",
-               json_pack("{s:s,s:s,s:s,s:i,s:s}", "session", s->vsession, "forward_kind", kind,
-                         "forward_host", host ?: "", "forward_port", port, "action",
-                         allowed ? "allow" : "deny"),
-               on_forward_reported, NULL);
-}
-
-/*
- * Accept the channel open of msg into *side of f, and add f to the session
- * (fwds_new: this runs inside libssh's callbacks).  false: f is freed.
- */
-static bool fwd_accept(struct bsess *s, struct fwd *f, ssh_message msg, ssh_channel *side)
-{
-    if (!(*side = ssh_message_channel_request_open_reply_accept(msg))) {
-        free(f);
-        return false;
-    }
-    f->next = s->fwds_new;
-    s->fwds_new = f;
-    s->n_fwds++;
-    return true;
-}
+/* ---- forwards (forward.c) ----------------------------------------------------- */
 
 /* A direct-tcpip channel open (-L, or -W/-J): 0 accepted, 1 refused (default reply). */
 static int fwd_open(struct bsess *s, ssh_message msg)
 {
     const char *host = ssh_message_channel_request_open_destination(msg);
     int port = ssh_message_channel_request_open_destination_port(msg);
-    struct fwd *f;
 
     /*
      * Without a session channel this is a jump (-J / -W) as ACCOUNT@TARGET:
@@ -1060,247 +996,38 @@ static int fwd_open(struct bsess *s, ssh_message msg)
                  host ?: "?", port);
         return 1;
     }
-    if (!host || port <= 0 || port > 65535 ||
-        (s->policy && !gov_forward_allowed(s->policy, host, (unsigned)port))) {
-        log_info("session=%llu vsession=%s forward to %s:%d refused by policy",
-                 (unsigned long long)s->id, s->vsession, host ?: "?", port);
-        tell(s, "forwarding to %.100s:%d refused: your entitlement for %s does not allow it",
-             host ?: "?", port, s->account);
-        fwd_report(s, "local", host, port, false);
-        return 1;
-    }
-    if (s->n_fwds >= FWD_MAX || !(f = calloc(1, sizeof(*f)))) {
-        tell(s, "forwarding to %.100s:%d refused: too many forwards in this session", host, port);
-        return 1;
-    }
-    snprintf(f->host, sizeof(f->host), "%s", host);
-    f->port = (unsigned)port;
-    /* Before the vault has answered, the forward waits and is checked once it has. */
-    f->checked = s->policy != NULL;
-    if (!fwd_accept(s, f, msg, &f->a))
-        return 0;
-    if (f->checked) {
-        log_info("session=%llu vsession=%s forward to %s:%d", (unsigned long long)s->id,
-                 s->vsession, host, port);
-        fwd_report(s, "local", host, port, true);
-    }
-    return 0;
+    return fwdset_open(&s->fwd, msg);
 }
 
-static void fwd_free(struct fwd *f)
-{
-    if (f->t)
-        ssh_channel_free(f->t);
-    if (f->a)
-        ssh_channel_free(f->a);
-    relay_carry_free(f->a2t);
-    relay_carry_free(f->t2a);
-    free(f);
-}
-
-/* Open, relay, propagate EOF and close every forward; false when f is finished. */
-static bool fwd_step(struct bsess *s, struct fwd *f)
-{
-    int rc;
-
-    if (!f->checked) {
-        bool ok = gov_forward_allowed(s->policy, f->host, f->port);
-
-        f->checked = true;
-        fwd_report(s, "local", f->host, (int)f->port, ok);
-        if (!ok) {
-            tell(s, "forwarding to %.100s:%u refused: your entitlement for %s does not allow it",
-                 f->host, f->port, s->account);
-            ssh_channel_close(f->a);
-            return false;
-        }
-        log_info("session=%llu vsession=%s forward to %s:%u", (unsigned long long)s->id,
-                 s->vsession, f->host, f->port);
-    }
-    if (!f->opened && f->reverse) {
-        if (!f->a && !(f->a = ssh_channel_new(s->ss)))
-            return false;
-        rc = ssh_channel_open_reverse_forward(f->a, f->host, (int)f->port, f->orig,
-                                              (int)f->orig_port);
-        if (rc == SSH_AGAIN)
-            return true;
-        if (rc != SSH_OK) {
-            log_info("session=%llu -R connection on %s:%u: the admin's client refused it",
-                     (unsigned long long)s->id, f->host, f->port);
-            ssh_channel_close(f->t);
-            return false;
-        }
-        f->opened = true;
-    }
-    if (!f->opened) {
-        if (!f->t && !(f->t = ssh_channel_new(s->tl.cs)))
-            return false;
-        rc = ssh_channel_open_forward(f->t, f->host, (int)f->port, "127.0.0.1", 0);
-        if (rc == SSH_AGAIN)
-            return true;
-        if (rc != SSH_OK) {
-            log_info("session=%llu forward to %s:%u: the target refused: %s",
-                     (unsigned long long)s->id, f->host, f->port, ssh_get_error(s->tl.cs));
-            ssh_channel_close(f->a);
-            return false;
-        }
-        f->opened = true;
-    }
-    for (unsigned i = 0; i < RELAY_STEPS; i++)
-        if (!(relay_forward(&s->relay, f->a, f->t, &f->a2t, true) |
-              relay_forward(&s->relay, f->t, f->a, &f->t2a, false)))
-            break;
-    if (!f->t_eof_sent && ssh_channel_is_eof(f->a) && relay_carry_empty(f->a2t) &&
-        ssh_channel_poll(f->a, 0) == SSH_EOF) {
-        ssh_channel_send_eof(f->t);
-        f->t_eof_sent = true;
-    }
-    if (!f->a_eof_sent && ssh_channel_is_eof(f->t) && relay_carry_empty(f->t2a) &&
-        ssh_channel_poll(f->t, 0) == SSH_EOF) {
-        ssh_channel_send_eof(f->a);
-        f->a_eof_sent = true;
-    }
-    if ((ssh_channel_is_closed(f->a) || ssh_channel_is_closed(f->t)) && relay_carry_empty(f->a2t) &&
-        relay_carry_empty(f->t2a)) {
-        ssh_channel_close(f->a);
-        ssh_channel_close(f->t);
-        return false;
-    }
-    return true;
-}
-
-/* ---- -R forwards (the target listens; its connections come back to the admin) ---- */
-
-/*
- * The admin's tcpip-forward.  It comes before the session channel (OpenSSH
- * sets forwards up first) and libssh wants the answer now, so an account
- * session gets "yes" at once and the listener is asked of the target once the
- * vault has answered: refused by the policy or by the target, the admin is
- * told on stderr.  0: answered here, 1: refused (default reply).
- */
+/* The admin's tcpip-forward (-R): 0 answered, 1 refused (default reply). */
 static int rfwd_request(struct bsess *s, ssh_message msg)
 {
-    const char *addr = ssh_message_global_request_address(msg);
-    int port = ssh_message_global_request_port(msg);
-    struct rfwd *rf;
-
     if (!strchr(s->user, '@') || s->state >= ST_CLOSING) {
         log_info("session=%llu user=%s remote forward refused: no account session",
                  (unsigned long long)s->id, s->user);
         return 1;
     }
-    if (!addr || strlen(addr) >= sizeof(rf->addr) || port <= 0 || port > 65535 ||
-        s->n_rfwds >= RFWD_MAX ||
-        (s->policy && !gov_remote_forward_allowed(s->policy, addr, (unsigned)port))) {
-        log_info("session=%llu user=%s remote forward %s:%d refused", (unsigned long long)s->id,
-                 s->user, addr ?: "?", port);
-        snprintf(s->notice, sizeof(s->notice), "remote forwarding (-R) on %.100s:%d refused: %s",
-                 addr ?: "?", port,
-                 port <= 0                ? "the port must be given"
-                 : s->n_rfwds >= RFWD_MAX ? "too many in one session"
-                                          : "your entitlement does not allow it");
-        if (s->policy)
-            fwd_report(s, "remote", addr, port, false);
-        return 1;
-    }
-    rf = &s->rfwds[s->n_rfwds++];
-    rf->state = RF_PENDING;
-    rf->port = (unsigned)port;
-    snprintf(rf->addr, sizeof(rf->addr), "%s", addr);
-    ssh_message_global_request_reply_success(msg, (uint16_t)port);
-    return 0;
-}
-
-/* Check each -R against the policy and ask the target to listen (ST_RELAY only). */
-static void rfwds_step(struct bsess *s)
-{
-    for (unsigned i = 0; i < s->n_rfwds; i++) {
-        struct rfwd *rf = &s->rfwds[i];
-        int rc;
-
-        if (rf->state != RF_PENDING)
-            continue;
-        if (!gov_remote_forward_allowed(s->policy, rf->addr, rf->port)) {
-            tell(s,
-                 "remote forwarding (-R) on %.100s:%u refused: your entitlement for %s does "
-                 "not allow it",
-                 rf->addr, rf->port, s->account);
-            fwd_report(s, "remote", rf->addr, (int)rf->port, false);
-            rf->state = RF_DONE;
-            continue;
-        }
-        rc = ssh_channel_listen_forward(s->tl.cs, rf->addr, (int)rf->port, NULL);
-        if (rc == SSH_AGAIN)
-            break; /* libssh has one global request in flight per session */
-        if (rc != SSH_OK) {
-            tell(s, "remote forwarding (-R) on %.100s:%u: the target refused to listen: %s",
-                 rf->addr, rf->port, ssh_get_error(s->tl.cs));
-            rf->state = RF_DONE;
-            continue;
-        }
-        log_info("session=%llu vsession=%s target listens on %s:%u for the admin",
-                 (unsigned long long)s->id, s->vsession, rf->addr, rf->port);
-        fwd_report(s, "remote", rf->addr, (int)rf->port, true);
-        rf->state = RF_LISTENING;
-    }
+    return fwdset_listen(&s->fwd, msg);
 }
 
 /* The target leg's requests: a connection on a -R listener is taken; the rest refused. */
 static int t_message(void *ctx, ssh_message msg)
 {
     struct bsess *s = ctx;
-    int port = ssh_message_channel_request_open_destination_port(msg);
-    const char *orig = ssh_message_channel_request_open_originator(msg);
-    struct fwd *f;
 
-    if (ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
-        ssh_message_subtype(msg) != SSH_CHANNEL_FORWARDED_TCPIP || s->state != ST_RELAY ||
-        s->n_fwds >= FWD_MAX)
-        return 1;
-    for (unsigned i = 0; i < s->n_rfwds; i++) {
-        struct rfwd *rf = &s->rfwds[i];
-
-        if (rf->state != RF_LISTENING || (int)rf->port != port || !(f = calloc(1, sizeof(*f))))
-            continue;
-        f->reverse = f->checked = true;
-        snprintf(f->host, sizeof(f->host), "%s", rf->addr);
-        f->port = rf->port;
-        snprintf(f->orig, sizeof(f->orig), "%s", orig ? orig : "127.0.0.1");
-        f->orig_port = (unsigned)ssh_message_channel_request_open_originator_port(msg);
-        fwd_accept(s, f, msg, &f->t);
-        return 0;
-    }
-    return 1;
+    return s->state == ST_RELAY ? fwdset_incoming(&s->fwd, msg) : 1;
 }
 
-/*
- * Forwards opened inside libssh's callbacks (possibly while the list below
- * is walked) wait in fwds_new and join the list here, between walks.
- */
-static void fwds_merge(struct bsess *s)
+static void fwd_tell(void *ctx, const char *msg)
 {
-    while (s->fwds_new) {
-        struct fwd *f = s->fwds_new;
-        s->fwds_new = f->next;
-        f->next = s->fwds;
-        s->fwds = f;
-    }
+    tell(ctx, "%s", msg);
 }
 
-static void fwds_step(struct bsess *s)
+static void fwd_notice(void *ctx, const char *msg)
 {
-    for (unsigned pass = 0; pass < 2 && (s->fwds || s->fwds_new); pass++) {
-        fwds_merge(s);
-        for (struct fwd **pp = &s->fwds, *f; (f = *pp);) {
-            if (fwd_step(s, f)) {
-                pp = &f->next;
-                continue;
-            }
-            *pp = f->next;
-            s->n_fwds--;
-            fwd_free(f);
-        }
-    }
+    struct bsess *s = ctx;
+
+    snprintf(s->notice, sizeof(s->notice), "%s", msg);
 }
 
 /*
@@ -1432,9 +1159,8 @@ static void relay(struct bsess *s)
         if (!m)
             break;
     }
-    rfwds_step(s);
-    fwds_step(s);
-    if (s->req.kind == CHANREQ_FORWARD && !s->fwds && !s->fwds_new && s->state == ST_RELAY) {
+    fwdset_step(&s->fwd, s->ss, s->tl.cs);
+    if (s->req.kind == CHANREQ_FORWARD && fwdset_is_empty(&s->fwd) && s->state == ST_RELAY) {
         /* A jump whose forwards are all closed (or refused) is over. */
         snprintf(s->end_reason, sizeof(s->end_reason), "forwards closed");
         set_state(s, ST_DEAD);
@@ -1708,13 +1434,7 @@ static void teardown(struct bsess *s)
      * sessions: they go before either session.  libssh closes the admin's
      * fd (it came through ssh_bind_accept_fd); the target leg closes its own.
      */
-    fwds_merge(s);
-    while (s->fwds) {
-        struct fwd *f = s->fwds;
-        s->fwds = f->next;
-        fwd_free(f);
-    }
-    s->n_fwds = 0;
+    fwdset_fini(&s->fwd);
     target_leg_close(&s->tl);
     if (s->ach)
         ssh_channel_free(s->ach);
@@ -1746,6 +1466,13 @@ void bsess_accept(struct bloop *bl, int fd, const char *addr, unsigned port)
         s->tl.name = s->target;
         s->tl.account = s->account;
     }
+    s->fwd = (struct fwdset){.id = s->id,
+                             .io = {s, fwd_tell, fwd_notice},
+                             .vault = bl->vault,
+                             .relay = &s->relay,
+                             .user = s->user,
+                             .account = s->account,
+                             .vsession = s->vsession};
     snprintf(s->client_addr, sizeof(s->client_addr), "%s", addr);
     s->client_port = port;
     s->started_ms = s->last_activity_ms = uv_now(&bl->loop);
