@@ -12,11 +12,30 @@
 
 #include "broker/lineedit.h"
 
+/* Append " T[text]ue" for a line at a stop (tag T) to out; non-printable bytes as \xNN. */
+static size_t describe(char *out, size_t o, size_t cap, char tag, const struct lineedit_line *l)
+{
+    assert_true(l->len <= LINEEDIT_MAX);
+    assert_int_equal(l->text[l->len], '\0');
+    o += (size_t)snprintf(out + o, cap - o, "%s%c[", o ? " " : "", tag);
+    for (size_t j = 0; j < l->len && o + 8 < cap; j++) {
+        unsigned char c = (unsigned char)l->text[j];
+
+        if (c >= 0x20 && c < 0x7f)
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+    }
+    o += (size_t)snprintf(out + o, cap - o, "]%s%s", l->unknown ? "u" : "", l->echoed ? "e" : "");
+    assert_true(o < cap - 16);
+    return o;
+}
+
 /*
  * A trace of every stop while feeding in[0..n) in chunks of `chunk` bytes
  * (0: all at once): "E[text]" for an Enter, "K[text]" for another control
  * key, then "u" when the line is unknown and "e" when it was echoed;
- * stops separated by a blank.  Non-printable bytes of the text show as \xNN.
+ * stops separated by a blank.
  */
 static const char *trace_chunked(struct lineedit *le, const char *in, size_t n, size_t chunk)
 {
@@ -35,25 +54,10 @@ static const char *trace_chunked(struct lineedit *le, const char *in, size_t n, 
 
             assert_true(k > 0 && k <= len - used);
             used += k;
-            if (stop == LINEEDIT_MORE) {
+            if (stop == LINEEDIT_MORE)
                 assert_int_equal(used, len);
-                continue;
-            }
-            assert_true(l.len <= LINEEDIT_MAX);
-            assert_int_equal(l.text[l.len], '\0');
-            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%c[", o ? " " : "",
-                                  stop == LINEEDIT_ENTER ? 'E' : 'K');
-            for (size_t j = 0; j < l.len && o + 8 < sizeof(out); j++) {
-                unsigned char c = (unsigned char)l.text[j];
-
-                if (c >= 0x20 && c < 0x7f)
-                    out[o++] = (char)c;
-                else
-                    o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", c);
-            }
-            o += (size_t)snprintf(out + o, sizeof(out) - o, "]%s%s", l.unknown ? "u" : "",
-                                  l.echoed ? "e" : "");
-            assert_true(o < sizeof(out) - 16);
+            else
+                o = describe(out, o, sizeof(out), stop == LINEEDIT_ENTER ? 'E' : 'K', &l);
         }
         i += len;
     }
@@ -78,6 +82,26 @@ static void assert_pending(const struct lineedit *le, const char *text, bool unk
     assert_memory_equal(le->line, text, strlen(text));
     assert_int_equal(le->unknown, unknown);
 }
+
+/* Keys fed in turn to one editor, and the trace each must give. */
+struct keys {
+    const char *in;
+    const char *want;
+};
+
+static void feed_all(const struct keys *k, size_t n)
+{
+    struct lineedit le = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        const char *got = trace(&le, k[i].in);
+
+        if (strcmp(got, k[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, got, k[i].want);
+    }
+}
+
+#define FEED_ALL(k) feed_all(k, sizeof(k) / sizeof((k)[0]))
 
 static void test_plain_typing(void **state)
 {
@@ -117,26 +141,24 @@ static void test_enter_stops_the_feed(void **state)
 
 static void test_erase_keys(void **state)
 {
-    struct lineedit le = {0};
+    static const struct keys k[] = {
+        {"lx\x7fs\r", "E[ls]"},
+        {"lx\bs\r", "E[ls]"},
+        {"\x7f\b\x7fls\r", "E[ls]"}, /* erasing an empty line does nothing */
+        {"a\xc3\xa9\x7f\r", "E[a]"}, /* a UTF-8 character is erased whole */
+        {"a\xe2\x82\xac\x7f"
+         "b\r",
+         "E[ab]"},
+        {"rm -rf /\x15ls\r", "E[ls]"}, /* ^U erases the line */
+        {"echo foo bar\x17"
+         "baz\r",
+         "E[echo foo baz]"},              /* ^W: the last word ... */
+        {"echo foo  \x17\r", "E[echo ]"}, /* ... and the blanks after it */
+        {"word\x17\x17\r", "E[]"},
+    };
 
     (void)state;
-    assert_string_equal(trace(&le, "lx\x7fs\r"), "E[ls]");
-    assert_string_equal(trace(&le, "lx\bs\r"), "E[ls]");
-    /* Erasing an empty line does nothing. */
-    assert_string_equal(trace(&le, "\x7f\b\x7fls\r"), "E[ls]");
-    /* A UTF-8 character is erased whole. */
-    assert_string_equal(trace(&le, "a\xc3\xa9\x7f\r"), "E[a]");
-    assert_string_equal(trace(&le, "a\xe2\x82\xac\x7f"
-                                   "b\r"),
-                        "E[ab]");
-    /* ^U erases the line. */
-    assert_string_equal(trace(&le, "rm -rf /\x15ls\r"), "E[ls]");
-    /* ^W erases the last word and the blanks after it. */
-    assert_string_equal(trace(&le, "echo foo bar\x17"
-                                   "baz\r"),
-                        "E[echo foo baz]");
-    assert_string_equal(trace(&le, "echo foo  \x17\r"), "E[echo ]");
-    assert_string_equal(trace(&le, "word\x17\x17\r"), "E[]");
+    FEED_ALL(k);
 }
 
 static void test_ctrl_c_resets(void **state)
@@ -154,45 +176,46 @@ static void test_ctrl_c_resets(void **state)
 
 static void test_escape_sequences_make_the_line_unknown(void **state)
 {
-    struct lineedit le = {0};
+    static const struct keys k[] = {
+        /* Cursor keys (CSI and SS3): the broker's copy is kept, but marked unknown. */
+        {"ls\x1b[D\x1b[Dx\r", "E[lsx]u"},
+        {"ls\x1bOD\r", "E[ls]u"},
+        {"a\x1b[1;5Cb\r", "E[ab]u"}, /* parameters are swallowed up to the final byte */
+        {"ls\x1b"
+         "b\r",
+         "E[ls]u"}, /* Alt-b (ESC b): the letter is not typed */
+        /* ESC then a control key: the key counts on its own, the ESC alone marks nothing. */
+        {"ls\x1b\r", "E[ls]"},
+        /* The mark ends with the line: the next one is known again. */
+        {"\x1b[Cid\r", "E[id]u"},
+        {"id\r", "E[id]"},
+        /* ^U after cursor keys: what is left of the line is not known. */
+        {"\x1b[Dx\x15ls\r", "E[ls]u"},
+        /* A sequence split across reads is followed all the same. */
+        {"a\x1b", ""},
+        {"[", ""},
+        {"1;5", ""},
+        {"Cb\r", "E[ab]u"},
+    };
 
     (void)state;
-    /* Cursor keys (CSI and SS3): the broker's copy is kept, but marked unknown. */
-    assert_string_equal(trace(&le, "ls\x1b[D\x1b[Dx\r"), "E[lsx]u");
-    assert_string_equal(trace(&le, "ls\x1bOD\r"), "E[ls]u");
-    /* A CSI sequence with parameters is swallowed up to its final byte. */
-    assert_string_equal(trace(&le, "a\x1b[1;5Cb\r"), "E[ab]u");
-    /* Alt-b (ESC b): the letter is not typed. */
-    assert_string_equal(trace(&le, "ls\x1b"
-                                   "b\r"),
-                        "E[ls]u");
-    /* ESC then a control key: the key counts on its own, the ESC alone marks nothing. */
-    assert_string_equal(trace(&le, "ls\x1b\r"), "E[ls]");
-    /* The mark ends with the line: the next one is known again. */
-    assert_string_equal(trace(&le, "\x1b[Cid\r"), "E[id]u");
-    assert_string_equal(trace(&le, "id\r"), "E[id]");
-    /* ^U after cursor keys: what is left of the line is not known. */
-    assert_string_equal(trace(&le, "\x1b[Dx\x15ls\r"), "E[ls]u");
-    /* A sequence split across reads is followed all the same. */
-    assert_string_equal(trace(&le, "a\x1b"), "");
-    assert_string_equal(trace(&le, "["), "");
-    assert_string_equal(trace(&le, "1;5"), "");
-    assert_string_equal(trace(&le, "Cb\r"), "E[ab]u");
+    FEED_ALL(k);
 }
 
 static void test_history_and_completion_make_the_line_unknown(void **state)
 {
-    struct lineedit le = {0};
+    static const struct keys k[] = {
+        {"\x1b[A\r", "E[]u"}, /* up arrow recalls a line the broker never saw */
+        /* Tab completes: a decision point first (the line so far), then unknown. */
+        {"ls /et\tx\r", "K[ls /et] E[ls /etx]u"},
+        /* ^R (search), ^P (previous), ^A (cursor): the same. */
+        {"\x12rm\r", "K[] E[rm]u"},
+        {"\x10\r", "K[] E[]u"},
+        {"ls\x01x\r", "K[ls] E[lsx]u"},
+    };
 
     (void)state;
-    /* Up arrow recalls a line the broker never saw. */
-    assert_string_equal(trace(&le, "\x1b[A\r"), "E[]u");
-    /* Tab completes: a decision point first (the line so far), then unknown. */
-    assert_string_equal(trace(&le, "ls /et\tx\r"), "K[ls /et] E[ls /etx]u");
-    /* ^R (search), ^P (previous), ^A / ^E (cursor): the same. */
-    assert_string_equal(trace(&le, "\x12rm\r"), "K[] E[rm]u");
-    assert_string_equal(trace(&le, "\x10\r"), "K[] E[]u");
-    assert_string_equal(trace(&le, "ls\x01x\r"), "K[ls] E[lsx]u");
+    FEED_ALL(k);
 }
 
 static void test_control_keys_are_decision_points(void **state)
@@ -285,14 +308,16 @@ static void test_echo_tracking(void **state)
 
 static void test_not_utf8_is_unknown(void **state)
 {
-    struct lineedit le = {0};
+    static const struct keys k[] = {
+        {"\xff\r", "E[\\xff]u"},
+        {"\xc0\xaf\r", "E[\\xc0\\xaf]u"},          /* overlong */
+        {"\xed\xa0\x80\r", "E[\\xed\\xa0\\x80]u"}, /* surrogate */
+        {"\xe2\x82\r", "E[\\xe2\\x82]u"},          /* cut short */
+        {"\xf0\x9f\x98\x80\r", "E[\\xf0\\x9f\\x98\\x80]"},
+    };
 
     (void)state;
-    assert_string_equal(trace(&le, "\xff\r"), "E[\\xff]u");
-    assert_string_equal(trace(&le, "\xc0\xaf\r"), "E[\\xc0\\xaf]u");          /* overlong */
-    assert_string_equal(trace(&le, "\xed\xa0\x80\r"), "E[\\xed\\xa0\\x80]u"); /* surrogate */
-    assert_string_equal(trace(&le, "\xe2\x82\r"), "E[\\xe2\\x82]u");          /* cut short */
-    assert_string_equal(trace(&le, "\xf0\x9f\x98\x80\r"), "E[\\xf0\\x9f\\x98\\x80]");
+    FEED_ALL(k);
     assert_true(lineedit_utf8_valid("\xf4\x8f\xbf\xbf", 4));  /* U+10FFFF */
     assert_false(lineedit_utf8_valid("\xf4\x90\x80\x80", 4)); /* past it */
     assert_false(lineedit_utf8_valid("\xe0\x9f\xbf", 3));     /* overlong 3-byte */
@@ -364,18 +389,7 @@ static const char *trace_raw(struct lineedit *le, const char *in, size_t n)
             break;
         }
         assert_int_equal(in[i - 1], '\n');
-        assert_int_equal(l.text[l.len], '\0');
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "%sR[", o ? " " : "");
-        for (size_t j = 0; j < l.len && o + 8 < sizeof(out); j++) {
-            unsigned char c = (unsigned char)l.text[j];
-
-            if (c >= 0x20 && c < 0x7f)
-                out[o++] = (char)c;
-            else
-                o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", c);
-        }
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "]%s%s", l.unknown ? "u" : "",
-                              l.echoed ? "e" : "");
+        o = describe(out, o, sizeof(out), 'R', &l);
     }
     return out;
 }
