@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The target leg: resolve, connect, check the pinned host key, log in, open and replay. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <libssh/server.h>
 
 #include "custos/log.h"
+#include "sshfd.h"
 #include "target.h"
 
 void target_leg_init(struct target_leg *tl, uv_loop_t *loop, uint64_t id, uint64_t rekey_data,
@@ -222,14 +222,6 @@ static bool start_ssh(struct target_leg *tl)
     return true;
 }
 
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    if (fl >= 0 && !(fl & O_NONBLOCK))
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 static bool open_channel(struct target_leg *tl)
 {
     if (!(tl->ch = ssh_channel_new(tl->cs))) {
@@ -278,7 +270,7 @@ enum target_step target_leg_step(struct target_leg *tl)
         }
         case TARGET_SSH:
             rc = ssh_connect(tl->cs);
-            set_nonblock(tl->fd); /* libssh makes client sockets blocking again */
+            sshfd_set_nonblock(tl->fd); /* libssh makes client sockets blocking again */
             if (rc == SSH_AGAIN)
                 return tl->step;
             if (rc != SSH_OK) {
@@ -359,19 +351,8 @@ enum target_step target_leg_step(struct target_leg *tl)
 
 void target_leg_rearm(struct target_leg *tl)
 {
-    int f, ev = 0;
-
-    if (!tl->poll_open || !tl->cs)
-        return;
-    f = ssh_get_poll_flags(tl->cs);
-    if (f & SSH_READ_PENDING)
-        ev |= UV_READABLE;
-    if (f & SSH_WRITE_PENDING)
-        ev |= UV_WRITABLE;
-    if (ev)
-        uv_poll_start(&tl->poll, ev, on_poll);
-    else
-        uv_poll_stop(&tl->poll);
+    if (tl->poll_open && tl->cs)
+        sshfd_rearm(&tl->poll, tl->cs, on_poll);
 }
 
 bool target_leg_is_gone(const struct target_leg *tl)

@@ -89,7 +89,7 @@ struct target_leg {
     bool have_exit_status, have_exit_signal;
     int exit_status;
     char exit_signal[32];
-    char error[1024];
+    char error[512]; /* the longest is a host key mismatch or a refused login, under 450 */
 };
 
 void target_leg_init(struct target_leg *tl, uv_loop_t *loop, uint64_t id, uint64_t rekey_data,
