@@ -168,10 +168,14 @@ static bool fwd_step(struct fwdset *fs, struct fwd *f, ssh_session admin, ssh_se
         }
         f->opened = true;
     }
-    for (unsigned i = 0; i < RELAY_STEPS; i++)
-        if (!(relay_forward(fs->relay, f->a, f->t, &f->a2t, true) |
-              relay_forward(fs->relay, f->t, f->a, &f->t2a, false)))
+    for (unsigned i = 0; i < RELAY_STEPS; i++) {
+        /* Both directions every step, whether or not the first moved anything. */
+        bool in = relay_forward(fs->relay, f->a, f->t, &f->a2t, true);
+        bool out = relay_forward(fs->relay, f->t, f->a, &f->t2a, false);
+
+        if (!in && !out)
             break;
+    }
     if (!f->t_eof_sent && ssh_channel_is_eof(f->a) && relay_carry_empty(f->a2t) &&
         ssh_channel_poll(f->a, 0) == SSH_EOF) {
         ssh_channel_send_eof(f->t);

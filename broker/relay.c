@@ -144,7 +144,9 @@ bool relay_move_out(struct relay *r)
                        RELAY_ERR, r->tap, NULL, NULL, NULL};
     bool m = move(r, &out);
 
-    return move(r, &err) | m;
+    if (move(r, &err))
+        m = true;
+    return m;
 }
 
 bool relay_forward(struct relay *r, ssh_channel src, ssh_channel dst, struct relay_carry **cp,
