@@ -32,8 +32,8 @@ _Static_assert(LINEEDIT_MAX == GOV_COMMAND_MAX, "lineedit and cmdpolicy disagree
 /*
  * The owner's side, on the loop thread: tell() a line on the admin's
  * stderr; end() the session with a reason (the broker cannot deliver its own
- * input); wake() after a vault answer changed something (pump).  Never
- * called after cmdfilter_halt().
+ * input); wake() after a vault answer changed something (pump).  After
+ * cmdfilter_halt() no vault answer reaches them any more.
  */
 struct cmdfilter_io {
     void *ctx;

@@ -81,10 +81,11 @@ struct relay_io {
 
 /*
  * One session channel and its twin on the target.  Embedded in its owner,
- * all-zero to start; a and t are borrowed (set when each channel exists)
- * and must outlive every call.  The carries are allocated on first use and
- * freed by relay_fini().  active is set whenever bytes were read from a
- * source (the owner's idle clock clears it).
+ * all-zero to start.  a and t are borrowed from the legs that own them: the
+ * owner sets them before it relays (NULL while a leg has no channel).  The
+ * carries are allocated on first use and freed by relay_fini().  active is
+ * set whenever bytes were read from a source (the owner's idle clock clears
+ * it).
  */
 struct relay {
     ssh_channel a, t;

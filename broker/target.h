@@ -37,13 +37,14 @@ enum target_step {
 };
 
 /*
- * The owner's side, called on the loop thread, never from inside
- * target_leg_* calls.  wake(): the leg's socket is ready, or the address
- * lookup ended (the owner pumps, and calls target_leg_step); closed(): a
- * handle or the lookup let go of the leg after target_leg_close() (the
- * owner may be freed once target_leg_is_closed()); message(): a request of
- * the target's (a connection on a -R listener), answered as libssh's
- * message callback is: 0 handled, 1 default reply (NULL: always 1).
+ * The owner's side, called on the loop thread.  wake(): the leg's socket is
+ * ready, or the address lookup ended (the owner pumps, and calls
+ * target_leg_step); closed(): a handle or the lookup let go of the leg
+ * (the owner may be freed once it is dead and target_leg_is_closed()).
+ * Neither is called from inside a target_leg_* call.  message(): a request
+ * of the target's (a connection on a -R listener), from libssh's message
+ * callback inside target_leg_step or target_leg_process, answered as that
+ * callback is: 0 handled, 1 default reply (NULL: always 1).
  */
 struct target_io {
     void *ctx;
