@@ -6,6 +6,7 @@
 
 #include "bconf.h"
 #include "custos/conf.h"
+#include "custos/paths.h"
 
 static const struct conf_section sections[] = {
     {.name = "broker", .doc = "The SSH front door: where admins connect, and its limits."},
@@ -30,20 +31,17 @@ static const struct conf_key keys[] = {
     {.section = "broker",
      .key = "host_key",
      .type = CONF_PATH,
-     .def = "",
-     .doc = "The broker's own ed25519 host key; created (0600) on first start when missing.",
-     .offset = offsetof(struct bconf, host_key),
-     .def_doc = "required",
-     .example = "/var/lib/custos/broker_host_ed25519"},
+     .def = CUSTOS_BROKER_HOST_KEY,
+     .doc = "The broker's own ed25519 host key, in the unit's StateDirectory; created (0600) on "
+            "first start when missing, refused when group or others have any access to it.",
+     .offset = offsetof(struct bconf, host_key)},
     {.section = "broker",
      .key = "vault_socket",
      .type = CONF_PATH,
-     .def = "",
-     .doc = "custos-vaultd's API socket; the broker's principal needs the broker and authorize "
-            "scopes.",
-     .offset = offsetof(struct bconf, vault_socket),
-     .def_doc = "required",
-     .example = "/var/lib/custos/vaultd.sock"},
+     .def = CUSTOS_SOCKET_PATH,
+     .doc = "custos-vaultd's API socket; the broker's principal needs the broker, authorize and "
+            "act_as scopes, and must not be the vault's own user.",
+     .offset = offsetof(struct bconf, vault_socket)},
     {.section = "broker",
      .key = "name",
      .type = CONF_STRING,

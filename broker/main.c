@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!conf->host_key || !*conf->host_key || !conf->vault_socket || !*conf->vault_socket) {
-        fprintf(stderr, "custos-broker: [broker] host_key and vault_socket are required\n");
+        fprintf(stderr, "custos-broker: [broker] host_key and vault_socket must not be empty\n");
         goto out;
     }
     log_set_level(verbose ? LOG_LVL_DEBUG : (enum log_level)conf->log_level);

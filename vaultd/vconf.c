@@ -18,11 +18,11 @@
 #include "custos/conf.h"
 #include "custos/log.h"
 #include "custos/ndjson.h"
+#include "custos/paths.h"
 #include "scopes.h"
 #include "vconf.h"
 
 #define PRINCIPAL_NAME_MAX 32
-#define SOCKET_NAME "vaultd.sock"
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 /* Separators of list values: "a, b c". */
 #define LIST_SEP ", \t"
@@ -370,6 +370,62 @@ static void scopes_print(const struct conf_key *k, const void *base, FILE *f)
     }
 }
 
+/* ---- [vault] key_file ------------------------------------------------------------------ */
+
+#define CREDS_VAR "${CREDENTIALS_DIRECTORY}"
+
+/*
+ * "", an absolute path, or ${CREDENTIALS_DIRECTORY}/NAME: systemd expands that
+ * variable only in Exec lines, so the daemon does it for this one key, from
+ * its own environment, when the file is loaded.
+ */
+static int key_file_parse(const struct conf_key *k, void *base, const char *value, char *msg,
+                          size_t msglen)
+{
+    struct vconf *c = base;
+    const char *creds = NULL, *rest = value;
+    size_t n;
+    char *p;
+
+    if (strncmp(value, CREDS_VAR "/", sizeof(CREDS_VAR)) == 0) {
+        creds = getenv("CREDENTIALS_DIRECTORY");
+        rest = value + sizeof(CREDS_VAR) - 1;
+        if (!creds || creds[0] != '/') {
+            set_msg(msg, msglen,
+                    "%s is not set (LoadCredential= in the unit sets it); cannot use '%s'",
+                    CREDS_VAR, value);
+            return -ERR_CONFIG;
+        }
+        if (strstr(rest, "/../") || strcmp(rest, "/..") == 0 || strchr(rest + 1, '/')) {
+            set_msg(msg, msglen, "a credential is a name in %s, not a path", CREDS_VAR);
+            return -ERR_CONFIG;
+        }
+    } else if (value[0] != '\0' && value[0] != '/') {
+        set_msg(msg, msglen, "expected an absolute path or %s/NAME", CREDS_VAR);
+        return -ERR_CONFIG;
+    }
+    n = (creds ? strlen(creds) : 0) + strlen(rest);
+    if (n >= PATH_MAX) {
+        set_msg(msg, msglen, "path longer than %d bytes", PATH_MAX - 1);
+        return -ERR_CONFIG;
+    }
+    if (!(p = malloc(n + 1))) {
+        set_msg(msg, msglen, "out of memory");
+        return -ERR_NOMEM;
+    }
+    snprintf(p, n + 1, "%s%s", creds ? creds : "", rest);
+    free(c->key_file);
+    c->key_file = p;
+    return 0;
+}
+
+static void key_file_print(const struct conf_key *k, const void *base, FILE *f)
+{
+    const struct vconf *c = base;
+
+    fputs(c->key_file ? c->key_file : "", f);
+}
+
 /* ---- the table -------------------------------------------------------------------------- */
 
 static const struct conf_section sections[] = {
@@ -396,35 +452,43 @@ static const struct conf_key keys[] = {
     {.section = "vault",
      .key = "data_dir",
      .type = CONF_PATH,
-     .doc = "Directory of the LMDB environment and the audit log, owned by the daemon's user. "
-            "Required, here or with --data-dir.",
-     .offset = offsetof(struct vconf, data_dir),
-     .example = "/var/lib/custos"},
+     .def = CUSTOS_VAULT_DIR,
+     .doc = "Directory of the LMDB environment and the audit log (the unit's StateDirectory), "
+            "owned by the daemon's user, mode 0700: refused when group or others have any "
+            "access. --data-dir overrides it.",
+     .offset = offsetof(struct vconf, data_dir)},
     {.section = "vault",
      .key = "socket",
      .type = CONF_PATH,
-     .doc = "Path of the API socket.",
-     .offset = offsetof(struct vconf, socket_path),
-     .def_doc = "<data_dir>/" SOCKET_NAME},
+     .def = CUSTOS_SOCKET_PATH,
+     .doc = "Path of the API socket (in the unit's RuntimeDirectory); the CLI's default too.",
+     .offset = offsetof(struct vconf, socket_path)},
     {.section = "vault",
      .key = "socket_mode",
      .type = CONF_MODE,
      .def = "0660",
-     .doc = "Mode of the API socket. Whoever can connect is still checked against the principals.",
+     .doc = "Mode of the API socket, set on the socket before it is bound. Whoever can connect "
+            "is still checked against the principals; a mode that lets others write is warned "
+            "about.",
      .offset = offsetof(struct vconf, socket_mode)},
     {.section = "vault",
      .key = "socket_group",
      .type = CONF_STRING,
      .def = "",
-     .doc = "Group owning the API socket (name or number); empty: the daemon's group.",
+     .doc = "Group owning the API socket and the agent sockets of key accounts (name or "
+            "number; the daemon must be a member); empty: the daemon's group.",
      .offset = offsetof(struct vconf, socket_group)},
     {.section = "vault",
      .key = "key_file",
-     .type = CONF_PATH,
+     .type = CONF_CUSTOM,
      .def = "",
-     .doc = "Key file of the keyfile unseal method: 32 raw bytes or 64 hex characters, mode 0600, "
-            "owned by the daemon's user; empty: none.",
-     .offset = offsetof(struct vconf, key_file)},
+     .doc = "Key file of the keyfile unseal method: 32 raw bytes or 64 hex characters, mode 0600 "
+            "or 0400, owned by the daemon's user; empty: none. " CREDS_VAR "/NAME names a "
+            "systemd credential (LoadCredential=NAME:PATH in the unit).",
+     .offset = offsetof(struct vconf, key_file),
+     .type_doc = "absolute path",
+     .parse = key_file_parse,
+     .print = key_file_print},
     {.section = "vault",
      .key = "auto_unseal",
      .type = CONF_BOOL,
@@ -560,39 +624,9 @@ static const struct conf_schema schema = {
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
-/* socket_path = data_dir + "/vaultd.sock", without doubling a trailing slash. */
-static int socket_derive(struct vconf *c, char *err, size_t errlen)
-{
-    size_t n = strlen(c->data_dir);
-    char *p;
-
-    while (n > 1 && c->data_dir[n - 1] == '/')
-        n--;
-    if (!(p = malloc(n + sizeof("/" SOCKET_NAME)))) {
-        set_msg(err, errlen, "out of memory");
-        return -ERR_NOMEM;
-    }
-    memcpy(p, c->data_dir, n);
-    memcpy(p + n, n == 1 ? SOCKET_NAME : "/" SOCKET_NAME,
-           n == 1 ? sizeof(SOCKET_NAME) : sizeof("/" SOCKET_NAME));
-    free(c->socket_path);
-    c->socket_path = p;
-    c->socket_path_derived = true;
-    return 0;
-}
-
 /* Defaults computed from other keys, and checks that span keys. */
 static int finish(struct vconf *c, const char *name, char *err, size_t errlen)
 {
-    int r;
-
-    if (!c->socket_path || !*c->socket_path) {
-        free(c->socket_path);
-        c->socket_path = NULL;
-        c->socket_path_derived = true;
-        if (c->data_dir && *c->data_dir && (r = socket_derive(c, err, errlen)) != 0)
-            return r;
-    }
     if (c->socket_path && strlen(c->socket_path) > SUN_PATH_MAX) {
         set_msg(err, errlen, "%s: [vault] socket: '%s' is longer than %zu bytes", name,
                 c->socket_path, SUN_PATH_MAX);
@@ -646,6 +680,7 @@ void vconf_free(struct vconf *c)
         free(p->gids);
     }
     free(c->principals);
+    free(c->key_file); /* CONF_CUSTOM: conf_fini frees only plain string types */
     conf_fini(&schema, c);
     free(c);
 }
@@ -664,10 +699,6 @@ int vconf_set_data_dir(struct vconf *c, const char *dir, char *err, size_t errle
     }
     free(c->data_dir);
     c->data_dir = copy;
-    if (c->socket_path_derived) {
-        free(c->socket_path);
-        c->socket_path = NULL;
-    }
     return finish(c, "--data-dir", err, errlen);
 }
 

@@ -22,11 +22,11 @@ struct vconf_principal {
 };
 
 struct vconf {
-    char *data_dir;                /* [vault] data_dir; NULL until set (file or command line) */
-    char *socket_path;             /* [vault] socket, default "<data_dir>/vaultd.sock" */
+    char *data_dir;                /* [vault] data_dir, default CUSTOS_VAULT_DIR */
+    char *socket_path;             /* [vault] socket, default CUSTOS_SOCKET_PATH */
     unsigned socket_mode;          /* [vault] socket_mode, default 0660 */
     char *socket_group;            /* [vault] socket_group, "" = the daemon's group */
-    char *key_file;                /* [vault] key_file, "" = none */
+    char *key_file;                /* [vault] key_file, "" = none; ${CREDENTIALS_DIRECTORY} expanded */
     bool auto_unseal;              /* [vault] auto_unseal: unseal from key_file at start */
     unsigned long long argon2_ops; /* [vault] argon2_ops */
     size_t argon2_mem;             /* [vault] argon2_mem (bytes) */
@@ -40,7 +40,6 @@ struct vconf {
     int log_level;                 /* [log] level (enum log_level) */
     struct vconf_principal *principals; /* [principal NAME] sections, file order */
     size_t n_principals;
-    bool socket_path_derived; /* socket_path was computed from data_dir (not set in the file) */
 };
 
 /*
@@ -48,16 +47,14 @@ struct vconf {
  * success *out is owned by the caller (vconf_free).  Returns -ERR_CONFIG with
  * "file:line: message" in err (unknown key or section, bad value, unknown
  * scope, user or group), -ERR_IO if the file cannot be read, -ERR_NOMEM.
- * data_dir may still be NULL: the command line can supply it
- * (vconf_set_data_dir); call vconf_check before using the result.
+ * The command line may still override data_dir (vconf_set_data_dir); call
+ * vconf_check before using the result.
  */
 MUST_CHECK int vconf_load(const char *path, struct vconf **out, char *err, size_t errlen);
 void vconf_free(struct vconf *c);
 
-/*
- * Override data_dir (from --data-dir); a socket path that was derived from
- * the old data_dir follows it.  -ERR_CONFIG if dir is not absolute.
- */
+/* Override data_dir (from --data-dir); the socket stays where it is.  -ERR_CONFIG if dir is not
+ * absolute. */
 MUST_CHECK int vconf_set_data_dir(struct vconf *c, const char *dir, char *err, size_t errlen);
 
 /* Final checks once every source is applied: data_dir is set.  -ERR_CONFIG with a message. */

@@ -6,9 +6,10 @@
 #include <jansson.h>
 
 #include "custos/err.h"
+#include "custos/paths.h"
 
 /* Socket path used when neither --socket nor $CUSTOS_SOCKET is given. */
-#define CLIENT_DEFAULT_SOCKET "/run/custos/vaultd.sock"
+#define CLIENT_DEFAULT_SOCKET CUSTOS_SOCKET_PATH
 
 struct client;
 

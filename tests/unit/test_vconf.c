@@ -15,6 +15,7 @@
 
 #include "custos/log.h"
 #include "scopes.h"
+#include "custos/paths.h"
 #include "vconf.h"
 
 static char errbuf[512];
@@ -61,8 +62,9 @@ static void test_vconf_defaults(void **state)
     struct vconf *c = NULL;
 
     assert_int_equal(vconf_load(NULL, &c, errbuf, sizeof(errbuf)), 0);
-    assert_null(c->data_dir);
-    assert_null(c->socket_path);
+    assert_string_equal(c->data_dir, CUSTOS_VAULT_DIR);
+    assert_string_equal(c->data_dir, "/var/lib/custos");
+    assert_string_equal(c->socket_path, "/run/custos/vaultd.sock");
     assert_int_equal(c->socket_mode, 0660);
     assert_string_equal(c->socket_group, "");
     assert_string_equal(c->key_file, "");
@@ -79,38 +81,29 @@ static void test_vconf_defaults(void **state)
     assert_int_equal(c->log_level, LOG_LVL_INFO);
     assert_int_equal(c->n_principals, 0);
     assert_null(vconf_principal_for(c, 0, 0));
-    /* data_dir is the one thing without a default. */
-    assert_int_equal(vconf_check(c, errbuf, sizeof(errbuf)), -ERR_CONFIG);
-    assert_non_null(strstr(errbuf, "--data-dir"));
+    assert_int_equal(vconf_check(c, errbuf, sizeof(errbuf)), 0);
     assert_int_equal(vconf_set_data_dir(c, "relative", errbuf, sizeof(errbuf)), -ERR_CONFIG);
-    assert_int_equal(vconf_set_data_dir(c, "/var/lib/custos/", errbuf, sizeof(errbuf)), 0);
-    assert_string_equal(c->data_dir, "/var/lib/custos/");
-    assert_string_equal(c->socket_path, "/var/lib/custos/vaultd.sock");
+    assert_int_equal(vconf_set_data_dir(c, "/srv/custos/", errbuf, sizeof(errbuf)), 0);
+    assert_string_equal(c->data_dir, "/srv/custos/");
+    /* The socket is the unit's RuntimeDirectory's, wherever the data lives. */
+    assert_string_equal(c->socket_path, "/run/custos/vaultd.sock");
     assert_int_equal(vconf_check(c, errbuf, sizeof(errbuf)), 0);
     vconf_free(c);
     vconf_free(NULL);
 }
 
-static void test_vconf_socket_derived(void **state)
+static void test_vconf_socket_fixed(void **state)
 {
     struct vconf *c = NULL;
 
+    /* The socket no longer follows data_dir: one path for vaultd, the CLI and the broker. */
     assert_int_equal(load_text("[vault]\ndata_dir = /srv/v\n", &c), 0);
-    assert_string_equal(c->socket_path, "/srv/v/vaultd.sock");
-    assert_true(c->socket_path_derived);
-    /* The command line moves a derived socket along with the data. */
-    assert_int_equal(vconf_set_data_dir(c, "/other", errbuf, sizeof(errbuf)), 0);
-    assert_string_equal(c->socket_path, "/other/vaultd.sock");
-    vconf_free(c);
-
-    assert_int_equal(load_text("[vault]\ndata_dir = /\n", &c), 0);
-    assert_string_equal(c->socket_path, "/vaultd.sock");
+    assert_string_equal(c->socket_path, CUSTOS_SOCKET_PATH);
     vconf_free(c);
 
     /* An explicit socket stays. */
     assert_int_equal(load_text("[vault]\ndata_dir = /srv/v\nsocket = /run/custos/v.sock\n", &c), 0);
     assert_string_equal(c->socket_path, "/run/custos/v.sock");
-    assert_false(c->socket_path_derived);
     assert_int_equal(vconf_set_data_dir(c, "/other", errbuf, sizeof(errbuf)), 0);
     assert_string_equal(c->socket_path, "/run/custos/v.sock");
     vconf_free(c);
@@ -119,6 +112,28 @@ static void test_vconf_socket_derived(void **state)
                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
                0, "longer than 107 bytes");
+}
+
+/* key_file = ${CREDENTIALS_DIRECTORY}/NAME: the systemd credential of LoadCredential=. */
+static void test_vconf_key_file_credentials(void **state)
+{
+    struct vconf *c = NULL;
+
+    assert_int_equal(setenv("CREDENTIALS_DIRECTORY", "/run/credentials/custos-vaultd.service", 1),
+                     0);
+    assert_int_equal(load_text("[vault]\nkey_file = ${CREDENTIALS_DIRECTORY}/vault.key\n", &c), 0);
+    assert_string_equal(c->key_file, "/run/credentials/custos-vaultd.service/vault.key");
+    vconf_free(c);
+    assert_int_equal(load_text("[vault]\nkey_file = /etc/custos/vault.key\n", &c), 0);
+    assert_string_equal(c->key_file, "/etc/custos/vault.key");
+    vconf_free(c);
+    load_fails("[vault]\nkey_file = ${CREDENTIALS_DIRECTORY}/a/b\n", 2, "a name in");
+    load_fails("[vault]\nkey_file = ${CREDENTIALS_DIRECTORY}/..\n", 2, "a name in");
+    load_fails("[vault]\nkey_file = vault.key\n", 2, "absolute path");
+    /* Outside a unit with LoadCredential= the variable is unset: a clear error, no guess. */
+    assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+    load_fails("[vault]\nkey_file = ${CREDENTIALS_DIRECTORY}/vault.key\n", 2,
+               "LoadCredential=");
 }
 
 static void test_vconf_all_keys(void **state)
@@ -274,7 +289,7 @@ static void test_vconf_print(void **state)
     assert_non_null(f);
     vconf_print(c, f);
     fclose(f);
-    assert_non_null(strstr(out, "[vault]\ndata_dir = /v\nsocket = /v/vaultd.sock\n"
+    assert_non_null(strstr(out, "[vault]\ndata_dir = /v\nsocket = /run/custos/vaultd.sock\n"
                                 "socket_mode = 0660\n"));
     assert_non_null(strstr(out, "argon2_mem = 256M\nmap_size = 1G\n"));
     assert_non_null(strstr(out, "[api]\nmax_line = 1M\n"));
@@ -343,7 +358,8 @@ static void test_vconf_missing_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vconf_defaults),     cmocka_unit_test(test_vconf_socket_derived),
+        cmocka_unit_test(test_vconf_defaults),     cmocka_unit_test(test_vconf_socket_fixed),
+        cmocka_unit_test(test_vconf_key_file_credentials),
         cmocka_unit_test(test_vconf_all_keys),     cmocka_unit_test(test_vconf_value_errors),
         cmocka_unit_test(test_vconf_principals),   cmocka_unit_test(test_vconf_principal_errors),
         cmocka_unit_test(test_vconf_print),        cmocka_unit_test(test_vconf_sample_loads),
