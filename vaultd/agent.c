@@ -2,6 +2,7 @@
 /* Per-session agent sockets on vaultd's loop: one connection, a few signatures, then gone. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,22 @@ static void on_async(uv_async_t *h)
 
 /* ---- set-up and shutdown ---- */
 
+/* The socket's directory, when it is missing (no RuntimeDirectory= outside systemd): 0755. */
+static int parent_ensure(const char *dir)
+{
+    char parent[sizeof(((struct agent_set *)0)->dir)];
+    const char *slash = strrchr(dir, '/');
+
+    if (!slash || slash == dir)
+        return 0;
+    snprintf(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
+    if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
+        log_err("mkdir %s: %s", parent, strerror(errno));
+        return -ERR_IO;
+    }
+    return 0;
+}
+
 int agents_open(struct vaultd *vd)
 {
     struct agent_set *set = &vd->agents;
@@ -354,9 +371,11 @@ int agents_open(struct vaultd *vd)
     struct stat st;
     DIR *d;
     struct dirent *e;
-    int n;
+    gid_t gid;
+    int n, r;
 
-    /* Beside the API socket, which the broker reaches already (the data dir is 0700). */
+    set->dirfd = -1;
+    /* Beside the API socket, which the broker reaches already. */
     n = slash ? snprintf(set->dir, sizeof(set->dir), "%.*s/agents", (int)(slash - sock), sock)
               : snprintf(set->dir, sizeof(set->dir), "agents");
     /* 32 hex characters and a slash must still fit a sockaddr_un. */
@@ -365,24 +384,39 @@ int agents_open(struct vaultd *vd)
         log_err("agent directory path too long: %s", set->dir);
         return -ERR_CONFIG;
     }
+    if ((r = vaultd_socket_gid(vd->conf, &gid)) != 0 || (r = parent_ensure(set->dir)) != 0)
+        return r;
     if (mkdir(set->dir, 0711) != 0 && errno != EEXIST) {
         log_err("mkdir %s: %s", set->dir, strerror(errno));
         return -ERR_IO;
     }
-    if (lstat(set->dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+    /* Every later change goes through this descriptor: no name is followed again. */
+    set->dirfd = open(set->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (set->dirfd < 0 || fstat(set->dirfd, &st) != 0 || st.st_uid != geteuid()) {
         log_err("%s is not a directory of this user", set->dir);
         return -ERR_IO;
     }
-    /* 0711: the broker may reach a socket it knows the name of, but list none. */
-    if (chmod(set->dir, 0711) != 0) {
+    /*
+     * 02711: the broker may reach a socket it knows the name of, but list
+     * none; sockets made inside take the directory's group (socket_group), so
+     * no socket needs a chown of its own.
+     */
+    if (st.st_gid != gid && fchownat(set->dirfd, "", (uid_t)-1, gid, AT_EMPTY_PATH) != 0) {
+        log_err("socket_group: cannot give %s to gid %u: %s", set->dir, (unsigned)gid,
+                strerror(errno));
+        return -ERR_CONFIG;
+    }
+    if (fchmod(set->dirfd, 02711) != 0) {
         log_err("chmod %s: %s", set->dir, strerror(errno));
         return -ERR_IO;
     }
-    if ((d = opendir(set->dir))) { /* sockets of a previous run */
+    if ((n = dup(set->dirfd)) >= 0 && (d = fdopendir(n))) { /* sockets of a previous run */
         while ((e = readdir(d)))
             if (e->d_name[0] != '.')
                 unlinkat(dirfd(d), e->d_name, 0);
         closedir(d);
+    } else if (n >= 0) {
+        close(n);
     }
     if (uv_mutex_init(&set->mu) != 0) {
         log_err("cannot create the agent mutex");
@@ -417,6 +451,9 @@ void agents_close(struct vaultd *vd)
         agent_close(a, "vaultd stopping");
     }
     uv_close((uv_handle_t *)&set->async, NULL);
+    if (set->dirfd >= 0)
+        close(set->dirfd);
+    set->dirfd = -1;
 }
 
 int agent_start(struct vaultd *vd, const char *session, const char *account, const char *principal,
@@ -461,19 +498,22 @@ int agent_start(struct vaultd *vd, const char *session, const char *account, con
     }
     /*
      * The name is unguessable and agents/ cannot be listed, so the moment
-     * between bind and chmod exposes nothing; the peer's uid is checked at
-     * accept anyway.  umask is per process: never touched from a writer thread.
+     * between bind and the mode change exposes nothing; the peer's uid is
+     * checked at accept anyway.  The mode is set through agents/'s descriptor
+     * (only vaultd can write there), since the umask, which is per process,
+     * is never touched from a writer thread.  Without the privilege to give
+     * the socket to the broker's uid (the unit has none), it is reached
+     * through the directory's group, socket_group.
      */
     if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         log_err("agent bind: %s", strerror(errno));
         goto out;
     }
     a->unlinked = false;
-    if (uid != geteuid() && chown(a->path, uid, (gid_t)-1) != 0) {
-        /* Not root: the broker reaches it through vaultd's group, like the API socket. */
-        if (chmod(a->path, 0660) != 0)
+    if (uid != geteuid() && fchownat(set->dirfd, name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (fchmodat(set->dirfd, name, 0660, 0) != 0)
             goto io;
-    } else if (chmod(a->path, 0600) != 0) {
+    } else if (fchmodat(set->dirfd, name, 0600, 0) != 0) {
         goto io;
     }
     if (listen(a->fd, 1) != 0)

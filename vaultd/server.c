@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Unix-socket front of vaultd: accept, identify by SO_PEERCRED, frame, answer in order. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,39 +531,108 @@ static int prepare_socket_path(const char *path)
     return r;
 }
 
+int vaultd_socket_gid(const struct vconf *conf, gid_t *out)
+{
+    const char *name = conf->socket_group;
+    struct group *g;
+    char *end = NULL;
+    unsigned long gid;
+
+    if (!name || !*name) {
+        *out = getegid();
+        return 0;
+    }
+    if ((g = getgrnam(name))) {
+        *out = g->gr_gid;
+        return 0;
+    }
+    errno = 0;
+    gid = strtoul(name, &end, 10);
+    if (errno || end == name || *end || gid >= (gid_t)-1) {
+        log_err("socket_group %s: no such group", name);
+        return -ERR_CONFIG;
+    }
+    *out = (gid_t)gid;
+    return 0;
+}
+
+/*
+ * Give the socket just bound at `path` to `gid`, through a descriptor of the
+ * node itself (O_PATH, no symlink followed) that is checked to be a socket of
+ * ours first: a name swapped in a directory others can write is refused, and
+ * nothing is followed to another file.  fchownat is the one chown-family call
+ * the unit's SystemCallFilter allows.
+ */
+static int socket_chgrp(const char *path, gid_t gid)
+{
+    struct stat st;
+    int fd, r = 0;
+
+    if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+        log_err("socket_group: cannot open %s: %s", path, strerror(errno));
+        r = -ERR_IO;
+    } else if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+        log_err("%s was replaced before its group was set; refusing", path);
+        r = -ERR_IO;
+    } else if (st.st_gid != gid && fchownat(fd, "", (uid_t)-1, gid, AT_EMPTY_PATH) != 0) {
+        log_err("socket_group: cannot give %s to gid %u: %s (is the daemon a member?)", path,
+                (unsigned)gid, strerror(errno));
+        r = -ERR_CONFIG;
+    }
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
 int vaultd_listen(struct vaultd *vd)
 {
     const struct vconf *conf = vd->conf;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    gid_t gid;
     mode_t old;
-    int r;
+    int r, fd = -1;
 
+    if (conf->socket_mode & S_IWOTH)
+        log_warn("socket_mode %04o lets every local user connect; the principals still decide, "
+                 "but 0660 with socket_group is the usual choice",
+                 conf->socket_mode);
+    if ((r = vaultd_socket_gid(conf, &gid)) != 0)
+        return r;
     if ((r = prepare_socket_path(conf->socket_path)) != 0)
         return r;
+    memcpy(sa.sun_path, conf->socket_path, strlen(conf->socket_path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+        log_err("socket: %s", strerror(errno));
+        return -ERR_IO;
+    }
+    /*
+     * The mode is set on the socket before bind (Linux creates the node with
+     * it, less the umask), so the node never exists with another mode and no
+     * call by path follows.  No thread runs yet: the umask is ours to clear.
+     */
+    if (fchmod(fd, conf->socket_mode) != 0) {
+        log_err("fchmod socket: %s", strerror(errno));
+        close(fd);
+        return -ERR_IO;
+    }
+    old = umask(0);
+    r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (r != 0) {
+        log_err("bind %s: %s", conf->socket_path, strerror(errno));
+        close(fd);
+        return -ERR_IO;
+    }
     uv_pipe_init(vd->loop, &vd->listener, 0);
     vd->listener.data = vd;
     vd->listening = true;
-    old = umask(0177); /* no window in which the socket is world-connectable */
-    r = uv_pipe_bind(&vd->listener, conf->socket_path);
-    umask(old);
-    if (r < 0) {
-        log_err("bind %s: %s", conf->socket_path, uv_strerror(r));
+    if ((r = uv_pipe_open(&vd->listener, fd)) < 0) {
+        log_err("listen %s: %s", conf->socket_path, uv_strerror(r));
+        close(fd);
         return -ERR_IO;
     }
-    if (conf->socket_group && *conf->socket_group) {
-        struct group *g = getgrnam(conf->socket_group);
-        char *end = NULL;
-        unsigned long gid = g ? g->gr_gid : strtoul(conf->socket_group, &end, 10);
-
-        if ((!g && (!end || *end || end == conf->socket_group)) ||
-            chown(conf->socket_path, (uid_t)-1, (gid_t)gid) != 0) {
-            log_err("socket_group %s: no such group, or chown failed", conf->socket_group);
-            return -ERR_CONFIG;
-        }
-    }
-    if (chmod(conf->socket_path, conf->socket_mode) != 0) {
-        log_err("chmod %s: %s", conf->socket_path, strerror(errno));
-        return -ERR_IO;
-    }
+    if (gid != getegid() && (r = socket_chgrp(conf->socket_path, gid)) != 0)
+        return r;
     if ((r = uv_listen((uv_stream_t *)&vd->listener, 128, on_connection)) < 0) {
         log_err("listen %s: %s", conf->socket_path, uv_strerror(r));
         return -ERR_IO;

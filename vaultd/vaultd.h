@@ -73,6 +73,8 @@ struct vaultd {
 /* vaultd lifecycle (main.c / server.c). */
 MUST_CHECK int vaultd_open(struct vaultd *vd, uv_loop_t *loop, struct vconf *conf);
 MUST_CHECK int vaultd_listen(struct vaultd *vd);
+/* [vault] socket_group as a gid (empty: the daemon's egid); -ERR_CONFIG for an unknown group. */
+MUST_CHECK int vaultd_socket_gid(const struct vconf *conf, gid_t *out);
 /* Begin shutdown: stop accepting, close clients, let the writer finish, seal. */
 void vaultd_stop(struct vaultd *vd);
 /* Called when everything is closed; frees keys and store. */
