@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* custos-broker: command line, host key, one loop per core, clean stop on SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,20 +42,39 @@ static void usage(FILE *f)
             CUSTOS_SYSCONFDIR);
 }
 
-/* The broker's own host key: created once (ed25519, 0600), then reused. */
+/*
+ * The broker's own host key: created once (ed25519, 0600), then reused.  An
+ * existing key that is not a regular file of this user without group or other
+ * access is refused, as OpenSSH refuses such a private key: whoever could read
+ * it can impersonate the broker to every admin.
+ */
 static int host_key_ensure(const char *path)
 {
     ssh_key key = NULL;
+    struct stat st;
     mode_t old;
-    int r = 0;
+    int fd, r = 0;
 
-    if (access(path, R_OK) == 0)
-        return 0;
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) >= 0) {
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+            (st.st_mode & 077)) {
+            log_err("host key %s: must be a file of uid %u with mode 0600 or stricter "
+                    "(it is uid %u, mode %04o); refusing it",
+                    path, (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+            r = -ERR_DENIED;
+        }
+        close(fd);
+        return r;
+    }
+    if (errno != ENOENT) {
+        log_err("host key %s: %s", path, strerror(errno));
+        return -ERR_IO;
+    }
     if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
         return -ERR_CRYPTO;
-    old = umask(077);
+    old = umask(077); /* no loop thread runs yet */
     if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path) != SSH_OK) {
-        log_err("cannot write host key %s", path);
+        log_err("cannot write host key %s (is its directory the unit's StateDirectory?)", path);
         r = -ERR_IO;
     } else {
         log_info("created host key %s", path);

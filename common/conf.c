@@ -749,10 +749,22 @@ int conf_load_file(const struct conf_schema *s, void *obj, const char *path, cha
         set_msg(err, errlen, "%s: not a regular file", path);
         goto out;
     }
-    /* The file decides who may do what: anyone able to edit it owns the vault. */
-    if (st.st_mode & S_IWOTH) {
+    /*
+     * The file decides who may do what: anyone able to edit it, or to chmod
+     * it, owns the vault.  So only root or the daemon's own user may own it,
+     * and neither group nor others may write it (reading is fine: no secret
+     * belongs in it).
+     */
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
         r = -ERR_CONFIG;
-        set_msg(err, errlen, "%s: is world-writable; refusing to use it", path);
+        set_msg(err, errlen, "%s: owned by uid %u, neither root nor this daemon; refusing to use it",
+                path, (unsigned)st.st_uid);
+        goto out;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        r = -ERR_CONFIG;
+        set_msg(err, errlen, "%s: is writable by %s (mode %04o); refusing to use it", path,
+                st.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned)(st.st_mode & 07777));
         goto out;
     }
     if (st.st_size > CONF_FILE_MAX) {

@@ -251,6 +251,11 @@ int main(int argc, char **argv)
                     "custos-vaultd: the environment in %s is corrupt; restore a backup "
                     "(custos vault restore) into an empty directory\n",
                     conf->data_dir);
+        else if (r == -ERR_DENIED)
+            fprintf(stderr,
+                    "custos-vaultd: refusing %s: its owner or mode lets others in (see the "
+                    "log above)\n",
+                    conf->data_dir);
         else
             fprintf(stderr, "custos-vaultd: cannot open %s: %s\n", conf->data_dir, err_str(r));
         store_close(vd.store);

@@ -545,9 +545,16 @@ out:
 
 /* ---- environment -------------------------------------------------------- */
 
+/*
+ * The data directory and lock.mdb: whoever can reach them can read the
+ * environment's reader table or corrupt its locks, so group or other access
+ * is refused, not warned about (as OpenSSH refuses a private key).
+ */
 static int dir_prepare(const char *dir)
 {
+    char lock[PATH_MAX];
     struct stat st;
+    int r;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return FROM_ERRNO("mkdir", dir);
@@ -557,9 +564,26 @@ static int dir_prepare(const char *dir)
         log_err("path=%s is not a directory", dir);
         return -ERR_IO;
     }
-    if (st.st_mode & 077)
-        log_warn("dir=%s mode=%03o is open to group or others; 0700 expected", dir,
-                 (unsigned)(st.st_mode & 0777));
+    if (st.st_uid != geteuid()) {
+        log_err("dir=%s is owned by uid %u, not by this daemon's uid %u; refusing", dir,
+                (unsigned)st.st_uid, (unsigned)geteuid());
+        return -ERR_DENIED;
+    }
+    if (st.st_mode & 077) {
+        log_err("dir=%s mode=%03o is open to group or others; refusing (chmod 0700 %s)", dir,
+                (unsigned)(st.st_mode & 0777), dir);
+        return -ERR_DENIED;
+    }
+    if ((r = path_join(lock, dir, "lock.mdb")) != 0)
+        return r;
+    if (lstat(lock, &st) != 0)
+        return errno == ENOENT ? 0 : FROM_ERRNO("stat", lock);
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+        log_err("path=%s mode=%03o uid=%u: must be a file of uid %u without group or other "
+                "access; refusing",
+                lock, (unsigned)(st.st_mode & 0777), (unsigned)st.st_uid, (unsigned)geteuid());
+        return -ERR_DENIED;
+    }
     return 0;
 }
 

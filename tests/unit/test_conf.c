@@ -591,7 +591,21 @@ static void test_conf_files(void **state)
     tconf_free(&c);
     assert_int_equal(chmod(path, 0602), 0);
     assert_int_equal(conf_load_file(&schema, &c, path, errbuf, sizeof(errbuf)), -ERR_CONFIG);
-    assert_non_null(strstr(errbuf, "world-writable"));
+    assert_non_null(strstr(errbuf, "writable by everyone"));
+    /* Group-writable is refused too: a group member could rewrite the principals. */
+    assert_int_equal(chmod(path, 0620), 0);
+    assert_int_equal(conf_load_file(&schema, &c, path, errbuf, sizeof(errbuf)), -ERR_CONFIG);
+    assert_non_null(strstr(errbuf, "writable by its group"));
+    /* Readable by all is fine: no secret belongs in a config file. */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(conf_load_file(&schema, &c, path, errbuf, sizeof(errbuf)), 0);
+    tconf_free(&c);
+    /* Owned by someone who is neither root nor us: they could chmod it at will. */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+        assert_int_equal(conf_load_file(&schema, &c, path, errbuf, sizeof(errbuf)), -ERR_CONFIG);
+        assert_non_null(strstr(errbuf, "owned by uid 4242"));
+    }
     unlink(path);
     assert_int_equal(conf_load_file(&schema, &c, path, errbuf, sizeof(errbuf)), -ERR_IO);
     assert_non_null(strstr(errbuf, path));
