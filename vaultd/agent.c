@@ -397,19 +397,14 @@ int agents_open(struct vaultd *vd)
         return -ERR_IO;
     }
     /*
-     * 02711: the broker may reach a socket it knows the name of, but list
-     * none; sockets made inside take the directory's group (socket_group), so
-     * no socket needs a chown of its own.
+     * 0711: the broker may reach a socket it knows the name of, but list none.
+     * (No setgid bit to pass socket_group on: RestrictSUIDSGID= refuses it.)
      */
-    if (st.st_gid != gid && fchownat(set->dirfd, "", (uid_t)-1, gid, AT_EMPTY_PATH) != 0) {
-        log_err("socket_group: cannot give %s to gid %u: %s", set->dir, (unsigned)gid,
-                strerror(errno));
-        return -ERR_CONFIG;
-    }
-    if (fchmod(set->dirfd, 02711) != 0) {
+    if (fchmod(set->dirfd, 0711) != 0) {
         log_err("chmod %s: %s", set->dir, strerror(errno));
         return -ERR_IO;
     }
+    set->gid = gid;
     if ((n = dup(set->dirfd)) >= 0 && (d = fdopendir(n))) { /* sockets of a previous run */
         while ((e = readdir(d)))
             if (e->d_name[0] != '.')
@@ -499,11 +494,11 @@ int agent_start(struct vaultd *vd, const char *session, const char *account, con
     /*
      * The name is unguessable and agents/ cannot be listed, so the moment
      * between bind and the mode change exposes nothing; the peer's uid is
-     * checked at accept anyway.  The mode is set through agents/'s descriptor
-     * (only vaultd can write there), since the umask, which is per process,
-     * is never touched from a writer thread.  Without the privilege to give
-     * the socket to the broker's uid (the unit has none), it is reached
-     * through the directory's group, socket_group.
+     * checked at accept anyway.  Owner, group and mode are set through
+     * agents/'s descriptor (only vaultd can write there, and no symlink is
+     * followed); the umask, which is per process, is never touched from a
+     * writer thread.  Without the privilege to give the socket to the
+     * broker's uid (the unit grants none), it is reached through socket_group.
      */
     if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         log_err("agent bind: %s", strerror(errno));
@@ -511,7 +506,9 @@ int agent_start(struct vaultd *vd, const char *session, const char *account, con
     }
     a->unlinked = false;
     if (uid != geteuid() && fchownat(set->dirfd, name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (fchmodat(set->dirfd, name, 0660, 0) != 0)
+        if ((set->gid != getegid() &&
+             fchownat(set->dirfd, name, (uid_t)-1, set->gid, AT_SYMLINK_NOFOLLOW) != 0) ||
+            fchmodat(set->dirfd, name, 0660, 0) != 0)
             goto io;
     } else if (fchmodat(set->dirfd, name, 0600, 0) != 0) {
         goto io;

@@ -76,13 +76,14 @@ struct agent_set {
     uv_mutex_t mu;
     uv_async_t async;
     struct agent *head;
-    char dir[256]; /* the directory of the sockets (02711, group socket_group) */
+    char dir[256]; /* the directory of the sockets (0711) */
     int dirfd;     /* open on dir: every change after mkdir goes through it */
+    gid_t gid;     /* socket_group: the sockets' group when they cannot be the broker's */
     bool open;
 };
 
 /*
- * Create the agents directory "<directory of the API socket>/agents" (02711, group socket_group;
+ * Create the agents directory "<directory of the API socket>/agents" (0711;
  * sockets left by a previous run are removed) and the loop handles.  Call once
  * from vaultd_open, on the loop thread.  -ERR_IO / -ERR_CONFIG with a log line.
  */
