@@ -62,6 +62,24 @@ static int desc_get_uint(const json_t *desc, const char *name, unsigned long lon
     return 0;
 }
 
+/*
+ * A systemd credential (LoadCredential=): a file in $CREDENTIALS_DIRECTORY,
+ * which systemd makes private to the service.  It is the service user's with
+ * mode 0400 when the credential file system has no ACLs, else root's, 0440
+ * (the group bits show the ACL mask of the entry for our uid).  Writable by
+ * nobody, readable by no other.
+ */
+static bool is_credential(const char *path, const struct stat *st)
+{
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    size_t n = dir ? strlen(dir) : 0;
+
+    if (n < 2 || dir[0] != '/' || strncmp(path, dir, n) != 0 || path[n] != '/' ||
+        strchr(path + n + 1, '/'))
+        return false;
+    return (st->st_uid == 0 || st->st_uid == geteuid()) && (st->st_mode & 0237) == 0;
+}
+
 /* "custos-dek-v1:" || dek_id (its hex text, as stored) into ad[DEK_AD_PREFIX_LEN + DEK_ID_HEX]. */
 static void dek_ad(const char *dek_id_hex, unsigned char *ad)
 {
@@ -222,14 +240,15 @@ int keys_kek_from_file(const char *path, struct secbuf **kek)
         log_err_r(r, "key file path=%s is not a regular file", path);
         goto out;
     }
-    if (st.st_uid != geteuid()) {
+    if (is_credential(path, &st)) {
+        /* systemd's own: root's, read-only, reached through an ACL entry for our uid. */
+    } else if (st.st_uid != geteuid()) {
         r = -ERR_CONFIG;
         log_err_r(r, "key file path=%s owner uid=%u, expected uid=%u", path, (unsigned)st.st_uid,
                   (unsigned)geteuid());
         goto out;
-    }
-    /* As OpenSSH does for private keys: no access at all for group or other. */
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    } else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        /* As OpenSSH does for private keys: no access at all for group or other. */
         r = -ERR_CONFIG;
         log_err_r(r, "key file path=%s mode=%04o, must be 0600 or stricter", path,
                   (unsigned)(st.st_mode & 07777));
