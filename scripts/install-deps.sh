@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian 12 packages Custos builds, runs and tests with (root; idempotent).
+# libseccomp-dev: tests/sandbox/sandbox_exec, which runs the daemons under their units'
+# SystemCallFilter= (test_sandbox.py); debhelper, dpkg-dev: scripts/build-deb.sh and the
+# install test; adduser, debconf: the package's maintainer scripts.
 set -euo pipefail
 
 pkgs=(
@@ -8,6 +11,8 @@ pkgs=(
   libsodium-dev liblmdb-dev lmdb-utils libuv1-dev libjansson-dev libinih-dev
   libssh-dev libssl-dev libcmocka-dev
   openssh-server openssh-client python3 socat util-linux procps
+  libseccomp-dev
+  debhelper dpkg-dev adduser debconf
 )
 
 missing=()
