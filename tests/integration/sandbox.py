@@ -13,9 +13,10 @@ import os
 import re
 import subprocess
 
-from harness import BUILD
-
-SANDBOX_EXEC = os.path.join(BUILD, "tests", "sandbox", "sandbox_exec")
+BUILD = os.environ.get("CUSTOS_BUILD_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+SANDBOX_EXEC = os.environ.get("CUSTOS_SANDBOX_EXEC") or os.path.join(BUILD, "tests", "sandbox",
+                                                                      "sandbox_exec")
 
 # Applied by launcher_argv, or meaningless for the test (Type=, Restart*, Description ...).
 _HANDLED = {
@@ -27,7 +28,7 @@ _HANDLED = {
     "MemoryDenyWriteExecute", "SystemCallArchitectures", "SystemCallFilter",
     "CapabilityBoundingSet", "AmbientCapabilities", "UMask", "LoadCredential",
     "Type", "Restart", "RestartSec", "KillSignal", "TimeoutStopSec", "ProcSubset",
-    "PrivateMounts", "RemoveIPC",
+    "PrivateMounts", "RemoveIPC", "ReadWritePaths",
 }
 # What only systemd can apply (kernel tunables and modules through its own mounts and
 # capabilities, cgroup BPF, the clock and hostname through capabilities the users lack anyway).
@@ -116,12 +117,14 @@ def expand(item, sets, depth=0):
 
 
 def launcher_argv(unit, tmp, uid, gid, groups=(), state_src=None, runtime_src=None,
-                  creds_src=None, host_run=None, chroot=None, env=()):
+                  creds_src=None, host_run=None, chroot=None, env=(), fresh_parents=True):
     """sandbox_exec argv (up to and with "--") for unit. state_src/runtime_src/creds_src are
     host directories bound where the unit's StateDirectory=, RuntimeDirectory= and
     $CREDENTIALS_DIRECTORY would be; host_run=(src, name) stands for another unit's
     RuntimeDirectory that this one uses (the broker reaching /run/custos); with chroot, paths
-    are inside that root."""
+    are inside that root. fresh_parents mounts a tmpfs on /var/lib and /run first, so that
+    the host's own are neither seen nor written (the sandbox test); the install test's
+    systemctl runs in a chroot whose /var/lib and /run are its own."""
     base = chroot or ""
     argv = [SANDBOX_EXEC, "--uid", str(uid), "--gid", str(gid)]
     if groups:
@@ -154,14 +157,21 @@ def launcher_argv(unit, tmp, uid, gid, groups=(), state_src=None, runtime_src=No
     # test removes the users' IPC with them (they own none: nothing of theirs survives).
     # StateDirectory= and RuntimeDirectory= under a tmpfs where the host has none, so the
     # host's /var/lib and /run are never written to.
+    for path in unit.get("ReadWritePaths", "").split():
+        optional = path.startswith("-")
+        path = path.lstrip("-")
+        if os.path.isdir(base + path):
+            argv += ["--bind", "%s%s:%s%s" % (base, path, base, path)]
+        elif not optional:
+            raise AssertionError("ReadWritePaths=%s does not exist" % path)
     if state_src and unit.get("StateDirectory"):
-        if not chroot:
+        if not chroot and fresh_parents:
             argv += ["--tmpfs", "/var/lib:0755"]
         argv += ["--bind", "%s:%s/var/lib/%s" % (state_src, base, unit.get("StateDirectory"))]
     if runtime_src and unit.get("RuntimeDirectory"):
         host_run = (runtime_src, unit.get("RuntimeDirectory"))
     if host_run:
-        if not chroot:
+        if not chroot and fresh_parents:
             argv += ["--tmpfs", "/run:0755"]
         argv += ["--bind", "%s:%s/run/%s" % (host_run[0], base, host_run[1])]
     if creds_src:
