@@ -25,6 +25,8 @@ struct row {
     size_t len[COL_COUNT];
     const json_t *groups_array; /* JSON only: "groups" given as an array */
     size_t line;
+    bool bad;                /* already refused (a JSON key): check the rest, store nothing */
+    bool refused[COL_COUNT]; /* JSON only: given with the wrong type, already reported */
 };
 
 struct hr {
@@ -232,26 +234,34 @@ static const char *parse_status(const char *s, size_t n)
     return NULL;
 }
 
-/* Validate a row; on success append its record.  Every problem is its own error. */
+/*
+ * Validate a row; on success append its record.  Every problem of the row is
+ * its own error: a field too long or not UTF-8 is reported and left out of the
+ * other checks (they print and store values, which must be sane first), and
+ * the other fields are still checked.
+ */
 static void row_record(struct hr *h, const struct row *rw)
 {
     char id[GOV_NAME_MAX + 1] = "", show[80], tmp[HR_FIELD_MAX + 1];
-    bool bad = false, have_id = false;
-    const char *state;
+    bool bad = rw->bad, have_id = false, unusable[COL_COUNT];
+    const char *state = NULL;
     json_t *groups = NULL, *rec = NULL, *first;
 
     for (int c = 0; c < COL_COUNT; c++) {
+        unusable[c] = rw->refused[c];
+        if (unusable[c])
+            continue;
         if (rw->s[c] && rw->len[c] > HR_FIELD_MAX) {
-            bad = true;
+            bad = unusable[c] = true;
             add_error(h, rw->line, "field %s is longer than %u bytes", col_names[c], HR_FIELD_MAX);
         } else if (rw->s[c] && !utf8_is_valid(rw->s[c], rw->len[c])) {
-            bad = true;
+            bad = unusable[c] = true;
             add_error(h, rw->line, "field %s is not valid UTF-8", col_names[c]);
         }
     }
-    if (bad)
-        goto out; /* values below are printed and stored: they must be sane first */
-    if (!rw->s[COL_ID] || rw->len[COL_ID] == 0) {
+    if (unusable[COL_ID]) {
+        /* reported above */
+    } else if (!rw->s[COL_ID] || rw->len[COL_ID] == 0) {
         bad = true;
         add_error(h, rw->line, "missing id");
     } else {
@@ -271,20 +281,22 @@ static void row_record(struct hr *h, const struct row *rw)
     if (have_id) {
         first = json_object_get(h->seen, id);
         if (first) {
+            /* The first row stands for this id; the rest of this row is still checked. */
             add_error(h, rw->line, "duplicate id %s (first on line %lld)", id,
                       (long long)json_integer_value(first));
-            goto out; /* the first row stands for this id */
-        }
-        if (json_object_set_new(h->seen, id, json_integer((json_int_t)rw->line)) != 0) {
+            bad = true;
+        } else if (json_object_set_new(h->seen, id, json_integer((json_int_t)rw->line)) != 0) {
             h->fatal = -ERR_NOMEM;
             goto out;
         }
     }
-    if (!rw->s[COL_NAME] || rw->len[COL_NAME] == 0) {
+    if (!unusable[COL_NAME] && (!rw->s[COL_NAME] || rw->len[COL_NAME] == 0)) {
         bad = true;
         add_error(h, rw->line, "missing name%s%s", have_id ? " for " : "", id);
     }
-    if (!rw->s[COL_EMAIL] || rw->len[COL_EMAIL] == 0) {
+    if (unusable[COL_EMAIL]) {
+        /* reported above */
+    } else if (!rw->s[COL_EMAIL] || rw->len[COL_EMAIL] == 0) {
         bad = true;
         add_error(h, rw->line, "missing email%s%s", have_id ? " for " : "", id);
     } else {
@@ -296,7 +308,7 @@ static void row_record(struct hr *h, const struct row *rw)
             add_error(h, rw->line, "bad email \"%s\"", show);
         }
     }
-    if (rw->s[COL_MANAGER] && rw->len[COL_MANAGER] > 0) {
+    if (!unusable[COL_MANAGER] && rw->s[COL_MANAGER] && rw->len[COL_MANAGER] > 0) {
         bool ok = rw->len[COL_MANAGER] <= GOV_NAME_MAX;
 
         if (ok) {
@@ -310,13 +322,13 @@ static void row_record(struct hr *h, const struct row *rw)
             add_error(h, rw->line, "bad manager id \"%s\"", show);
         }
     }
-    state = parse_status(rw->s[COL_STATUS], rw->len[COL_STATUS]);
-    if (!state) {
+    if (!unusable[COL_STATUS] && !(state = parse_status(rw->s[COL_STATUS], rw->len[COL_STATUS]))) {
         bad = true;
         shown(show, sizeof(show), rw->s[COL_STATUS], rw->len[COL_STATUS]);
         add_error(h, rw->line, "unknown status \"%s\" (active, suspended, inactive or left)", show);
     }
-    groups = parse_groups(h, rw, &bad);
+    if (!unusable[COL_GROUPS])
+        groups = parse_groups(h, rw, &bad);
     if (bad || !groups)
         goto out;
     rec = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:O, s:s, s:I}", "id", id, "name",
@@ -657,21 +669,14 @@ static void parse_json(struct hr *h, const char *data, size_t len)
                     rw.groups_array = v;
                 } else if (!json_is_string(v)) {
                     add_error(h, rw.line, "%s must be a string", col_names[col]);
-                    bad = true;
+                    bad = rw.refused[col] = true;
                 } else {
                     rw.s[col] = json_string_value(v);
                     rw.len[col] = json_string_length(v);
                 }
             }
         }
-        if (bad) {
-            const char *id = gov_json_str(obj, "id");
-
-            if (gov_name_is_valid(id) && !json_object_get(h->seen, id) &&
-                json_object_set_new(h->seen, id, json_integer((json_int_t)rw.line)) != 0)
-                h->fatal = -ERR_NOMEM;
-            continue;
-        }
+        rw.bad = bad; /* the other keys of this element are still checked */
         row_record(h, &rw);
         if (h->fatal)
             goto out;

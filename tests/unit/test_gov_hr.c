@@ -359,6 +359,51 @@ static void test_json(void **state)
     json_decref(errs);
 }
 
+/* Every problem of a row is reported, not only the first (a long or non-UTF-8 field too). */
+static void test_all_errors_of_a_row(void **state)
+{
+    json_t *recs, *errs;
+
+    /* A field that is not UTF-8 is left out of the other checks; the rest are still made.
+     * (A row whose shape is broken, a bad quote, the wrong number of fields, a field over
+     * the reader's limit, is one error: its fields cannot be told apart.) */
+    assert_int_equal(parse_s("csv",
+                             "id,name,email,manager,status\nx,\xff\xfe,not-an-email,b@d,odd\n",
+                             &recs, &errs),
+                     -ERR_PARSE);
+    expect_error(errs, 2, "field name is not valid UTF-8");
+    expect_error(errs, 2, "bad email \"not-an-email\"");
+    expect_error(errs, 2, "bad manager id \"b@d\"");
+    expect_error(errs, 2, "unknown status \"odd\"");
+    assert_int_equal(json_array_size(errs), 4);
+    assert_int_equal(json_array_size(recs), 0);
+    json_decref(recs);
+    json_decref(errs);
+
+    assert_int_equal(parse_s("json",
+                             "[{\"id\":\"y\",\"name\":7,\"email\":\"nope\",\"phone\":\"1\","
+                             "\"status\":\"gone\"}]",
+                             &recs, &errs),
+                     -ERR_PARSE);
+    expect_error(errs, 1, "name must be a string");
+    expect_error(errs, 1, "unknown key \"phone\"");
+    expect_error(errs, 1, "bad email \"nope\"");
+    expect_error(errs, 1, "unknown status \"gone\"");
+    assert_int_equal(json_array_size(errs), 4); /* no "missing name": it was given, badly */
+    json_decref(recs);
+    json_decref(errs);
+
+    /* A duplicate id's other problems are reported too. */
+    assert_int_equal(parse_s("csv", "id,name,email\na,A,a@x.y\na,,bad\n", &recs, &errs),
+                     -ERR_PARSE);
+    expect_error(errs, 3, "duplicate id a (first on line 2)");
+    expect_error(errs, 3, "missing name for a");
+    expect_error(errs, 3, "bad email \"bad\"");
+    assert_int_equal(json_array_size(errs), 3);
+    json_decref(recs);
+    json_decref(errs);
+}
+
 static void test_json_errors(void **state)
 {
     const char js[] =
@@ -535,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_field_limit),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_all_errors_of_a_row),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_plan_changes),
         cmocka_unit_test(test_plan_left_id_never_reused),
