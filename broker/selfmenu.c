@@ -132,18 +132,6 @@ static void say(struct selfmenu *m, const char *fmt, ...)
         show(m, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
 }
 
-static void fmt_duration(long long s, char *out, size_t len)
-{
-    if (s > 0 && s % 86400 == 0)
-        snprintf(out, len, "%lldd", s / 86400);
-    else if (s > 0 && s % 3600 == 0)
-        snprintf(out, len, "%lldh", s / 3600);
-    else if (s > 0 && s % 60 == 0)
-        snprintf(out, len, "%lldm", s / 60);
-    else
-        snprintf(out, len, "%llds", s);
-}
-
 static long long default_duration(const struct entry *e)
 {
     return e->max_duration > 0 && e->max_duration < SELFMENU_DEFAULT_DURATION
@@ -164,7 +152,7 @@ static void prompt(struct selfmenu *m)
         say(m, "Account [%s]: ", e->account);
         break;
     case STEP_DURATION:
-        fmt_duration(default_duration(e), d, sizeof(d));
+        gov_duration_format(default_duration(e), d, sizeof(d));
         say(m, "Duration (e.g. 30m, 4h) [%s]: ", d);
         break;
     case STEP_REASON:
@@ -276,7 +264,7 @@ static void add_entry(struct selfmenu *m, enum entry_kind kind, const json_t *o)
     e->kind = kind;
     snprintf(e->account, sizeof(e->account), "%s", selfsvc_str(o, "account"));
     e->max_duration = json_integer_value(json_object_get(o, "max_duration"));
-    fmt_duration(e->max_duration, d, sizeof(d));
+    gov_duration_format(e->max_duration, d, sizeof(d));
     if (kind == ENTRY_GRANT) {
         selfsvc_when(json_object_get(o, "expires_at"), until, sizeof(until));
         snprintf(e->note, sizeof(e->note), "grant %s until %s", selfsvc_str(o, "id"), until);
@@ -433,7 +421,7 @@ static void take_duration(struct selfmenu *m, const char *v)
     if (d <= 0) {
         say(m, "'%s' is not a duration like 30m, 4h or 1d.\n", v);
     } else if (e->max_duration > 0 && d > e->max_duration) {
-        fmt_duration(e->max_duration, max, sizeof(max));
+        gov_duration_format(e->max_duration, max, sizeof(max));
         say(m, "At most %s for %s.\n", max, e->account);
     } else {
         m->duration = d;

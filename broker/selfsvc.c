@@ -50,7 +50,8 @@ struct command {
 static const char usage_text[] =
     "Custos self-service, as the identity of your key:\n"
     "  ssh -p PORT custos@BROKER targets                     what you can reach now or request\n"
-    "  ssh -p PORT custos@BROKER request ACCOUNT DURATION REASON...   (DURATION: 30m, 4h, 1d)\n"
+    "  ssh -p PORT custos@BROKER request ACCOUNT DURATION REASON... [--file-transfer]\n"
+    "                                 (DURATION: 30m, 4h, 1d; --file-transfer: for sftp/scp)\n"
     "  ssh -p PORT custos@BROKER requests                    yours, and those waiting for you\n"
     "  ssh -p PORT custos@BROKER approve ID [COMMENT...]\n"
     "  ssh -p PORT custos@BROKER deny ID COMMENT...\n"
@@ -156,30 +157,57 @@ static void human_targets(json_t *res, struct buf *out)
         selfsvc_emit(out, "  (nothing)\n");
     json_array_foreach(json_object_get(res, "entitlements"), i, e)
     {
-        selfsvc_emit(out, "  %-28s role %-16s up to %llds, approval %s%s\n",
-                     selfsvc_str(e, "account"), selfsvc_str(e, "role"),
-                     (long long)json_integer_value(json_object_get(e, "max_duration")),
+        char max[GOV_DURATION_LEN];
+
+        gov_duration_format(json_integer_value(json_object_get(e, "max_duration")), max,
+                            sizeof(max));
+        selfsvc_emit(out, "  %-28s role %-16s up to %s, approval %s%s\n",
+                     selfsvc_str(e, "account"), selfsvc_str(e, "role"), max,
                      selfsvc_str(json_object_get(e, "approval"), "by"),
                      json_is_true(json_object_get(e, "standing")) ? " (standing: no request needed)"
                                                                   : "");
     }
 }
 
+/* request ACCOUNT DURATION REASON... [--file-transfer]: the flag, anywhere after DURATION, is
+ * not part of the reason. */
 static json_t *args_request(struct selfsvc_job *job, char *err, size_t errlen)
 {
+    bool file_transfer = false;
     long long d = 0;
-    char *reason;
+    struct buf b;
     json_t *a;
 
     if (gov_duration_parse(job->words[2], &d) != 0) {
         snprintf(err, errlen, "'%s' is not a duration like 30m, 4h or 1d", job->words[2]);
         return NULL;
     }
-    reason = join(job, 3);
-    a = json_pack("{s:s,s:s,s:I,s:s}", "as", job->identity, "account", job->words[1], "duration",
-                  (json_int_t)d, "reason", reason ? reason : "");
-    free(reason);
+    buf_init(&b, 4096);
+    for (unsigned i = 3; i < job->n; i++) {
+        if (strcmp(job->words[i], "--file-transfer") == 0) {
+            file_transfer = true;
+            continue;
+        }
+        if (buf_printf(&b, "%s%s", b.len ? " " : "", job->words[i]) != 0)
+            break;
+    }
+    if (b.len == 0) {
+        buf_fini(&b);
+        snprintf(err, errlen, "a request needs a reason: request ACCOUNT DURATION REASON...");
+        return NULL;
+    }
+    a = json_pack("{s:s,s:s,s:I,s:s,s:b}", "as", job->identity, "account", job->words[1],
+                  "duration", (json_int_t)d, "reason", b.data, "file_transfer", file_transfer);
+    buf_fini(&b);
     return a;
+}
+
+/* grants: the live ones only (ended grants stay in the vault's history). */
+static json_t *args_grants(struct selfsvc_job *job, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return json_pack("{s:s,s:s}", "as", job->identity, "state", "active");
 }
 
 void selfsvc_request_line(const json_t *q, struct buf *out)
@@ -194,7 +222,7 @@ void selfsvc_request_line(const json_t *q, struct buf *out)
     if (cmd)
         snprintf(what, sizeof(what), "run: %.50s%s", cmd, strlen(cmd) > 50 ? "..." : "");
     else
-        gov_duration_str(json_integer_value(json_object_get(q, "duration")), what, sizeof(what));
+        gov_duration_format(json_integer_value(json_object_get(q, "duration")), what, sizeof(what));
     selfsvc_emit(out, "%-8s %-9s %-10s %-24s %-6s ", selfsvc_str(q, "id"), selfsvc_str(q, "state"),
                  selfsvc_str(q, "requester"), selfsvc_str(q, "account"), what);
     json_array_foreach(json_object_get(q, "approvals"), i, a)
@@ -306,7 +334,7 @@ static const struct command commands[] = {
      .human = human_targets},
     {.name = "request",
      .min_args = 3,
-     .usage = "request ACCOUNT DURATION REASON...",
+     .usage = "request ACCOUNT DURATION REASON... [--file-transfer]",
      .op = "gov.request.create",
      .args = args_request,
      .line = selfsvc_request_line},
@@ -333,10 +361,10 @@ static const struct command commands[] = {
     {.name = "grants",
      .usage = "grants",
      .op = "gov.grant.list",
-     .args = args_as,
+     .args = args_grants,
      .line = grant_line,
      .list = "grants",
-     .none = "No grants."},
+     .none = "No live grants."},
     {.name = "sessions",
      .usage = "sessions",
      .op = "session.list",

@@ -121,13 +121,20 @@ static const char *socket_path(const struct cli *cli)
     return CLIENT_DEFAULT_SOCKET;
 }
 
-static char *dup_msg(const char *prefix, const char *path, int r)
+/* "cannot connect to PATH: why", and what to try: the socket is a setting of three programs. */
+static char *connect_msg(const struct cli *cli, const char *path, int r)
 {
-    size_t n = strlen(prefix) + strlen(path) + strlen(err_str(r)) + 8;
+    const char *env = secure_getenv("CUSTOS_SOCKET");
+    const char *from = cli->socket ? "--socket" : env && env[0] ? "$CUSTOS_SOCKET" : "the default";
+    const char *hint = r == -ERR_DENIED
+                           ? "is your user in the socket's group (custos-clients)?"
+                           : "is custos-vaultd running, and is this its [vault] socket? "
+                             "Another socket: --socket PATH or CUSTOS_SOCKET=PATH";
+    size_t n = strlen(path) + strlen(err_str(r)) + strlen(from) + strlen(hint) + 64;
     char *s = malloc(n);
 
     if (s)
-        snprintf(s, n, "%s %s: %s", prefix, path, err_str(r));
+        snprintf(s, n, "cannot connect to %s (%s): %s; %s", path, from, err_str(r), hint);
     return s;
 }
 
@@ -143,7 +150,7 @@ int cli_call_quiet(struct cli *cli, const char *op, json_t *args, json_t **resul
 
         if ((r = client_connect(path, cli->timeout_ms, &cli->client)) != 0) {
             cli->client = NULL;
-            *errmsg = dup_msg("cannot connect to", path, r);
+            *errmsg = connect_msg(cli, path, r);
             goto out;
         }
     }

@@ -148,9 +148,7 @@ MUST_CHECK int out_write_all(int fd, const void *data, size_t len);
 MUST_CHECK int govcli_opt_values(const struct args_opt *const *tables, int argc, char **argv,
                                  int id, const char **vals, size_t max, size_t *n);
 
-/* Human form of a duration in seconds: "1h30m", "7d", "45s", "0s" (negative: "0s"). */
-#define GOVCLI_DURATION_LEN 32
-void govcli_duration_format(long long secs, char *dst, size_t n);
+/* Durations are shown with gov_duration_format (custos/gov.h), as over SSH. */
 
 /*
  * A point in time: ISO 8601 "YYYY-MM-DD[(T| )HH:MM[:SS]][Z|+HH:MM|-HH:MM]"

@@ -380,20 +380,20 @@ int gov_request_derive(json_t *human, const json_t *raw)
 {
     const json_t *created = json_object_get(raw, "created_at");
     const char *cmd = json_string_value(json_object_get(raw, "command"));
-    char age[GOVCLI_DURATION_LEN], what[80];
+    char age[GOV_DURATION_LEN], what[80];
     int r;
 
     /* FOR: how long access is asked for, or which command waits (kind "command"). */
     if (cmd)
         snprintf(what, sizeof(what), "run: %.60s%s", cmd, strlen(cmd) > 60 ? "..." : "");
     else
-        govcli_duration_format(json_integer_value(json_object_get(raw, "duration")), what,
+        gov_duration_format(json_integer_value(json_object_get(raw, "duration")), what,
                                sizeof(what));
     if ((r = cli_set(human, "_for", json_string(what))) != 0)
         return r;
     if (!json_is_integer(created))
         return 0;
-    govcli_duration_format((long long)time(NULL) - (long long)json_integer_value(created), age,
+    gov_duration_format((long long)time(NULL) - (long long)json_integer_value(created), age,
                            sizeof(age));
     return cli_set(human, "_age", json_string(age));
 }
@@ -578,11 +578,30 @@ out:
     return r;
 }
 
+/* --state S of a list: one of `known` (NULL-terminated), else a usage error, as session list. */
+static int state_check(struct cli *cli, const char *state, const char *const *known,
+                       const char *says)
+{
+    if (!state)
+        return 0;
+    for (size_t i = 0; known[i]; i++)
+        if (strcmp(state, known[i]) == 0)
+            return 0;
+    return cli_usage(cli, "--state is %s", says);
+}
+
+static const char *const request_states[] = {"pending", "approved", "denied", "expired",
+                                             "cancelled", NULL};
+static const char *const grant_states[] = {"active", "expired", "revoked", NULL};
+
 static int request_list(struct cli *cli, const struct args *a)
 {
     int r = 0;
     json_t *args = NULL;
 
+    if ((r = state_check(cli, a->val[OPT_STATE], request_states,
+                         "pending, approved, denied, expired or cancelled")) != 0)
+        return r;
     if ((r = gov_args_new(cli, &args)) != 0)
         goto out;
     if ((r = gov_set_flag(args, "mine", a->val[OPT_MINE])) != 0 ||
@@ -701,6 +720,9 @@ static int grant_list(struct cli *cli, const struct args *a)
     int r = 0;
     json_t *args = NULL;
 
+    if ((r = state_check(cli, a->val[OPT_STATE], grant_states, "active, expired or revoked")) !=
+        0)
+        return r;
     if ((r = gov_args_new(cli, &args)) != 0)
         goto out;
     if ((r = gov_set_str(cli, args, "identity", a->val[OPT_IDENTITY], "--identity")) != 0 ||

@@ -57,40 +57,6 @@ int govcli_opt_values(const struct args_opt *const *tables, int argc, char **arg
     return 0;
 }
 
-/* ---- durations ------------------------------------------------------- */
-
-static const struct {
-    char unit;
-    long long secs;
-} units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-
-#define NUNITS (sizeof(units) / sizeof(units[0]))
-
-void govcli_duration_format(long long secs, char *dst, size_t n)
-{
-    size_t used = 0;
-
-    if (n == 0)
-        return;
-    dst[0] = '\0';
-    if (secs <= 0) {
-        snprintf(dst, n, "0s");
-        return;
-    }
-    for (size_t k = 0; k < NUNITS && used < n; k++) {
-        long long v = secs / units[k].secs;
-        int w;
-
-        if (v == 0)
-            continue;
-        secs -= v * units[k].secs;
-        w = snprintf(dst + used, n - used, "%lld%c", v, units[k].unit);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-}
-
 /* ---- times ---------------------------------------------------------- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
@@ -421,7 +387,7 @@ int govcli_entitlement_format(const json_t *ent, struct buf *dst)
     const char *account = json_string_value(json_object_get(ent, "account"));
     const json_t *md = json_object_get(ent, "max_duration");
     const json_t *ap = json_object_get(ent, "approval");
-    char dur[GOVCLI_DURATION_LEN];
+    char dur[GOV_DURATION_LEN];
     struct buf acc;
 
     buf_init(&acc, 1024);
@@ -429,7 +395,7 @@ int govcli_entitlement_format(const json_t *ent, struct buf *dst)
         (r = buf_append(&acc, "", 1)) != 0)
         goto out;
     if (json_is_integer(md))
-        govcli_duration_format((long long)json_integer_value(md), dur, sizeof(dur));
+        gov_duration_format((long long)json_integer_value(md), dur, sizeof(dur));
     else
         snprintf(dur, sizeof(dur), "?");
     if ((r = buf_printf(dst, "%s:%s", account ? acc.data : "?", dur)) != 0)
@@ -519,7 +485,7 @@ out:
 
 static json_t *humanize_member(const char *key, const json_t *v)
 {
-    char tmp[OUT_TIME_LEN > GOVCLI_DURATION_LEN ? OUT_TIME_LEN : GOVCLI_DURATION_LEN];
+    char tmp[OUT_TIME_LEN > GOV_DURATION_LEN ? OUT_TIME_LEN : GOV_DURATION_LEN];
 
     if (key && (json_is_integer(v) || json_is_real(v)) && time_key(key)) {
         out_time_format(json_is_integer(v) ? (long long)json_integer_value(v)
@@ -528,7 +494,7 @@ static json_t *humanize_member(const char *key, const json_t *v)
         return json_string(tmp);
     }
     if (key && json_is_integer(v) && duration_key(key)) {
-        govcli_duration_format((long long)json_integer_value(v), tmp, sizeof(tmp));
+        gov_duration_format((long long)json_integer_value(v), tmp, sizeof(tmp));
         return json_string(tmp);
     }
     if (json_is_string(v) && json_string_length(v) == 0)

@@ -370,9 +370,9 @@ static void test_duration_parse(void **state)
 
 static void check_dur_fmt(long long secs, const char *want)
 {
-    char b[GOVCLI_DURATION_LEN];
+    char b[GOV_DURATION_LEN];
 
-    govcli_duration_format(secs, b, sizeof(b));
+    gov_duration_format(secs, b, sizeof(b));
     assert_string_equal(b, want);
 }
 
@@ -387,9 +387,9 @@ static void test_duration_format(void **state)
     check_dur_fmt(-5, "0s");
     /* Round trip. */
     for (long long s = 1; s < 200000; s += 997) {
-        char b[GOVCLI_DURATION_LEN];
+        char b[GOV_DURATION_LEN];
 
-        govcli_duration_format(s, b, sizeof(b));
+        gov_duration_format(s, b, sizeof(b));
         assert_int_equal(dur(b), s);
     }
 }

@@ -95,7 +95,7 @@ int gov_entitlement_find(const json_t *roles, const char *account, json_int_t du
     if (!best) {
         r = -ERR_DENIED;
         if (covered) {
-            gov_duration_str(longest, d, sizeof(d));
+            gov_duration_format(longest, d, sizeof(d));
             gov_why(why, whylen, "longest allowed for %.129s is %s", account, d);
         } else if (m == MODE_BREAKGLASS)
             gov_why(why, whylen, "no role of yours allows break-glass on %.129s", account);

@@ -101,23 +101,33 @@ int gov_duration_parse(const char *s, long long *secs)
     return 0;
 }
 
-void gov_duration_str(json_int_t secs, char *out, size_t outlen)
+void gov_duration_format(long long secs, char *out, size_t outlen)
 {
-    json_int_t h, m, s;
+    static const struct {
+        char unit;
+        long long secs;
+    } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+    size_t used = 0;
 
-    if (secs < 0)
-        secs = 0;
-    h = secs / 3600;
-    m = secs % 3600 / 60;
-    s = secs % 60;
-    if (s != 0 || secs == 0)
-        snprintf(out, outlen, "%llds", (long long)secs);
-    else if (h != 0 && m != 0)
-        snprintf(out, outlen, "%lldh%lldm", (long long)h, (long long)m);
-    else if (h != 0)
-        snprintf(out, outlen, "%lldh", (long long)h);
-    else
-        snprintf(out, outlen, "%lldm", (long long)m);
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    if (secs <= 0) {
+        snprintf(out, outlen, "0s");
+        return;
+    }
+    for (size_t k = 0; k < sizeof(units) / sizeof(units[0]) && used < outlen; k++) {
+        long long v = secs / units[k].secs;
+        int w;
+
+        if (v == 0)
+            continue;
+        secs -= v * units[k].secs;
+        w = snprintf(out + used, outlen - used, "%lld%c", v, units[k].unit);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }
 
 void gov_approval_get(const json_t *approval, const char **by, json_int_t *count)

@@ -50,8 +50,14 @@ bool gov_pattern_is_valid(const char *pattern);
  */
 #define GOV_DURATION_PARSE_MAX (100ll * 366 * 86400)
 MUST_CHECK int gov_duration_parse(const char *s, long long *secs);
-/* Human duration: "4h", "1h30m", "90s" (out holds at least 32 bytes). */
-void gov_duration_str(json_int_t secs, char *out, size_t outlen);
+/*
+ * The one way a duration is shown to people (CLI tables, self-service over SSH, the menu,
+ * refusal reasons): d, h, m, s from the largest, zero parts left out ("1d2h", "1h30m",
+ * "90s" -> "1m30s", "8h"); 0 or less is "0s".  gov_duration_parse reads it back.  An out of
+ * GOV_DURATION_LEN bytes always suffices.
+ */
+#define GOV_DURATION_LEN 32
+void gov_duration_format(long long secs, char *out, size_t outlen);
 /* An account id "NAME@TARGET" where both parts are valid names. */
 bool gov_account_is_valid(const char *account);
 /*

@@ -87,7 +87,7 @@ def test_socket_path():
                          out([CLI, "--help"])).group(1)
     p = subprocess.run([CLI, "--timeout", "2", "vault", "status"], capture_output=True,
                        text=True, env=env, timeout=30)
-    m = re.search(r"cannot connect to (\S+):", p.stderr)
+    m = re.search(r"cannot connect to (\S+) \(the default\)", p.stderr)
     found = [
         ("include/custos/paths.h", P["CUSTOS_SOCKET_PATH"]),
         ("custos-vaultd --sample-config", sample_value(out([VAULTD, "--sample-config"]),
