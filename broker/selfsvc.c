@@ -161,9 +161,8 @@ static void human_targets(json_t *res, struct buf *out)
 
         gov_duration_format(json_integer_value(json_object_get(e, "max_duration")), max,
                             sizeof(max));
-        selfsvc_emit(out, "  %-28s role %-16s up to %s, approval %s%s\n",
-                     selfsvc_str(e, "account"), selfsvc_str(e, "role"), max,
-                     selfsvc_str(json_object_get(e, "approval"), "by"),
+        selfsvc_emit(out, "  %-28s role %-16s up to %s, approval %s%s\n", selfsvc_str(e, "account"),
+                     selfsvc_str(e, "role"), max, selfsvc_str(json_object_get(e, "approval"), "by"),
                      json_is_true(json_object_get(e, "standing")) ? " (standing: no request needed)"
                                                                   : "");
     }

@@ -388,13 +388,13 @@ int gov_request_derive(json_t *human, const json_t *raw)
         snprintf(what, sizeof(what), "run: %.60s%s", cmd, strlen(cmd) > 60 ? "..." : "");
     else
         gov_duration_format(json_integer_value(json_object_get(raw, "duration")), what,
-                               sizeof(what));
+                            sizeof(what));
     if ((r = cli_set(human, "_for", json_string(what))) != 0)
         return r;
     if (!json_is_integer(created))
         return 0;
     gov_duration_format((long long)time(NULL) - (long long)json_integer_value(created), age,
-                           sizeof(age));
+                        sizeof(age));
     return cli_set(human, "_age", json_string(age));
 }
 
@@ -590,8 +590,8 @@ static int state_check(struct cli *cli, const char *state, const char *const *kn
     return cli_usage(cli, "--state is %s", says);
 }
 
-static const char *const request_states[] = {"pending", "approved", "denied", "expired",
-                                             "cancelled", NULL};
+static const char *const request_states[] = {"pending", "approved",  "denied",
+                                             "expired", "cancelled", NULL};
 static const char *const grant_states[] = {"active", "expired", "revoked", NULL};
 
 static int request_list(struct cli *cli, const struct args *a)
@@ -720,8 +720,7 @@ static int grant_list(struct cli *cli, const struct args *a)
     int r = 0;
     json_t *args = NULL;
 
-    if ((r = state_check(cli, a->val[OPT_STATE], grant_states, "active, expired or revoked")) !=
-        0)
+    if ((r = state_check(cli, a->val[OPT_STATE], grant_states, "active, expired or revoked")) != 0)
         return r;
     if ((r = gov_args_new(cli, &args)) != 0)
         goto out;

@@ -757,8 +757,9 @@ int conf_load_file(const struct conf_schema *s, void *obj, const char *path, cha
      */
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
         r = -ERR_CONFIG;
-        set_msg(err, errlen, "%s: owned by uid %u, neither root nor this daemon; refusing to use it",
-                path, (unsigned)st.st_uid);
+        set_msg(err, errlen,
+                "%s: owned by uid %u, neither root nor this daemon; refusing to use it", path,
+                (unsigned)st.st_uid);
         goto out;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {

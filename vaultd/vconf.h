@@ -26,7 +26,7 @@ struct vconf {
     char *socket_path;             /* [vault] socket, default CUSTOS_SOCKET_PATH */
     unsigned socket_mode;          /* [vault] socket_mode, default 0660 */
     char *socket_group;            /* [vault] socket_group, "" = the daemon's group */
-    char *key_file;                /* [vault] key_file, "" = none; ${CREDENTIALS_DIRECTORY} expanded */
+    char *key_file;                /* [vault] key_file, "" = none; credentials expanded */
     bool auto_unseal;              /* [vault] auto_unseal: unseal from key_file at start */
     unsigned long long argon2_ops; /* [vault] argon2_ops */
     size_t argon2_mem;             /* [vault] argon2_mem (bytes) */
@@ -38,7 +38,8 @@ struct vconf {
     bool allow_self;               /* [api] allow_self */
     unsigned sync_interval_ms;     /* [vault] sync_interval_ms, 0 = fsync every commit */
     int log_level;                 /* [log] level (enum log_level) */
-    struct vconf_principal *principals; /* [principal NAME] sections, file order */
+    /* [principal NAME] sections, file order */
+    struct vconf_principal *principals;
     size_t n_principals;
 };
 

@@ -270,9 +270,9 @@ static scmp_filter_ctx new_filter(uint32_t def)
 static void allow_list(FILE *f)
 {
     /* systemd always allows these, whatever the list says (seccomp-util.c). */
-    static const char *const always[] = {"execve",       "exit",      "exit_group",
-                                         "getrlimit",    "rt_sigreturn", "sigreturn",
-                                         "arch_prctl",   "brk",       "futex"};
+    static const char *const always[] = {"execve",     "exit",         "exit_group",
+                                         "getrlimit",  "rt_sigreturn", "sigreturn",
+                                         "arch_prctl", "brk",          "futex"};
     scmp_filter_ctx ctx = new_filter(SCMP_ACT_KILL_PROCESS);
     char line[128];
 
@@ -292,8 +292,11 @@ static int family_of(const char *name)
     static const struct {
         const char *name;
         int af;
-    } fams[] = {{"AF_UNIX", AF_UNIX},       {"AF_INET", AF_INET},     {"AF_INET6", AF_INET6},
-                {"AF_NETLINK", AF_NETLINK}, {"AF_PACKET", AF_PACKET}};
+    } fams[] = {{"AF_UNIX", AF_UNIX},
+                {"AF_INET", AF_INET},
+                {"AF_INET6", AF_INET6},
+                {"AF_NETLINK", AF_NETLINK},
+                {"AF_PACKET", AF_PACKET}};
 
     for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
         if (strcmp(fams[i].name, name) == 0)
@@ -330,8 +333,8 @@ static void families(char *list)
 static void mdwe(void)
 {
     scmp_filter_ctx ctx = new_filter(SCMP_ACT_ALLOW);
-    struct scmp_arg_cmp wx = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE,
-                                     PROT_EXEC | PROT_WRITE);
+    struct scmp_arg_cmp wx =
+        SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC | PROT_WRITE);
     struct scmp_arg_cmp x = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC);
     struct scmp_arg_cmp shm = SCMP_A2(SCMP_CMP_MASKED_EQ, SHM_EXEC, SHM_EXEC);
 
@@ -547,7 +550,8 @@ int main(int argc, char **argv)
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
             die("clear ambient capabilities");
     }
-    if (setgroups((size_t)n_groups, groups) != 0 || setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0 ||
+    if (setgroups((size_t)n_groups, groups) != 0 ||
+        setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0 ||
         setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)
         die("setgroups/setgid/setuid to %ld:%ld", uid, gid);
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

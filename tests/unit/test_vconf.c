@@ -132,8 +132,7 @@ static void test_vconf_key_file_credentials(void **state)
     load_fails("[vault]\nkey_file = vault.key\n", 2, "absolute path");
     /* Outside a unit with LoadCredential= the variable is unset: a clear error, no guess. */
     assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
-    load_fails("[vault]\nkey_file = ${CREDENTIALS_DIRECTORY}/vault.key\n", 2,
-               "LoadCredential=");
+    load_fails("[vault]\nkey_file = ${CREDENTIALS_DIRECTORY}/vault.key\n", 2, "LoadCredential=");
 }
 
 static void test_vconf_all_keys(void **state)
@@ -358,11 +357,15 @@ static void test_vconf_missing_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vconf_defaults),     cmocka_unit_test(test_vconf_socket_fixed),
+        cmocka_unit_test(test_vconf_defaults),
+        cmocka_unit_test(test_vconf_socket_fixed),
         cmocka_unit_test(test_vconf_key_file_credentials),
-        cmocka_unit_test(test_vconf_all_keys),     cmocka_unit_test(test_vconf_value_errors),
-        cmocka_unit_test(test_vconf_principals),   cmocka_unit_test(test_vconf_principal_errors),
-        cmocka_unit_test(test_vconf_print),        cmocka_unit_test(test_vconf_sample_loads),
+        cmocka_unit_test(test_vconf_all_keys),
+        cmocka_unit_test(test_vconf_value_errors),
+        cmocka_unit_test(test_vconf_principals),
+        cmocka_unit_test(test_vconf_principal_errors),
+        cmocka_unit_test(test_vconf_print),
+        cmocka_unit_test(test_vconf_sample_loads),
         cmocka_unit_test(test_vconf_missing_file),
     };
 
