@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian 12 packages Custos builds, runs and tests with (root; idempotent).
 # libseccomp-dev: tests/sandbox/sandbox_exec, which runs the daemons under their units'
-# SystemCallFilter= (test_sandbox.py); debhelper, dpkg-dev: scripts/build-deb.sh and the
+# SystemCallFilter= (test_sandbox.py), with the sets systemd-analyze (systemd) lists;
+# debhelper, dpkg-dev: scripts/build-deb.sh and the
 # install test; adduser, debconf: the package's maintainer scripts.
 set -euo pipefail
 
@@ -11,7 +12,7 @@ pkgs=(
   libsodium-dev liblmdb-dev lmdb-utils libuv1-dev libjansson-dev libinih-dev
   libssh-dev libssl-dev libcmocka-dev
   openssh-server openssh-client python3 socat util-linux procps
-  libseccomp-dev
+  libseccomp-dev systemd
   debhelper dpkg-dev adduser debconf
 )
 
