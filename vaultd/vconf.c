@@ -431,6 +431,14 @@ static void key_file_print(const struct conf_key *k, const void *base, FILE *f)
 static const struct conf_section sections[] = {
     {.name = "vault", .doc = "Where the vault keeps its data, how it is reached and unsealed."},
     {.name = "api", .doc = "Limits of the local socket API (docs/api.md)."},
+    {.name = "gov", .doc = "Governance deadlines (docs/governance.md)."},
+    {.name = "mfa",
+     .doc = "The TOTP brute-force throttle, per identity (docs/api.md, gov.totp.verify): a few "
+            "wrong codes are free, then each attempt waits twice as long as the one before, and "
+            "max_failures wrong codes within failure_window lock the identity's codes for "
+            "lock_time, doubling with each lock until a code is accepted (at most "
+            "max_lock_time). The count is stored in the vault: it survives reconnects and "
+            "restarts."},
     {.name = "log", .doc = "Logging to stderr, with journald priority prefixes."},
     {.name = "principal",
      .doc = "Maps local callers, identified by the kernel (SO_PEERCRED uid and primary gid), to "
@@ -535,9 +543,21 @@ static const struct conf_key keys[] = {
      .key = "max_line",
      .type = CONF_SIZE,
      .def = "1M",
-     .doc = "Longest request line; a longer one is answered too_long and skipped (buffers grow "
-            "only as a line arrives; an HR feed for gov.sync is one line).",
+     .doc = "Longest request line of a caller that may send long requests: the daemon's own uid "
+            "and principals with the write or gov scope (secret values, policies; an HR feed for "
+            "gov.sync is one line). A longer one is answered too_long and skipped (buffers grow "
+            "only as a line arrives).",
      .offset = offsetof(struct vconf, max_line),
+     .min = 1024,
+     .max = NDJSON_LINE_HARD_MAX},
+    {.section = "api",
+     .key = "max_line_short",
+     .type = CONF_SIZE,
+     .def = "64K",
+     .doc = "Longest request line of every other caller (none of their ops needs more), so a "
+            "half-sent line costs little; at most max_line (a larger value is taken as "
+            "max_line).",
+     .offset = offsetof(struct vconf, max_line_short),
      .min = 1024,
      .max = NDJSON_LINE_HARD_MAX},
     {.section = "api",
@@ -557,12 +577,32 @@ static const struct conf_key keys[] = {
      .min = 1,
      .max = 65536},
     {.section = "api",
+     .key = "max_clients_per_uid",
+     .type = CONF_UINT,
+     .def = "64",
+     .doc = "Connections one uid may hold at once, so no caller can take every slot; further "
+            "ones are closed at once. The daemon's own uid is not counted. A broker holds two "
+            "per event loop.",
+     .offset = offsetof(struct vconf, max_clients_per_uid),
+     .min = 1,
+     .max = 65536},
+    {.section = "api",
      .key = "idle_timeout",
      .type = CONF_UINT,
-     .def = "0",
+     .def = "30",
      .doc = "Seconds a client may leave a request line unfinished before it is disconnected; 0: "
             "no limit.",
      .offset = offsetof(struct vconf, idle_timeout),
+     .max = 86400},
+    {.section = "api",
+     .key = "quiet_timeout",
+     .type = CONF_UINT,
+     .def = "300",
+     .doc = "Seconds a connection may stay silent (no line received, no answer outstanding) "
+            "before it is disconnected; an empty line keeps it open. Principals with the "
+            "authorize or broker scope (the broker's event and MFA links) and the daemon's own "
+            "uid are exempt. 0: no limit.",
+     .offset = offsetof(struct vconf, quiet_timeout),
      .max = 86400},
     {.section = "api",
      .key = "allow_self",
@@ -570,6 +610,65 @@ static const struct conf_key keys[] = {
      .def = "true",
      .doc = "The daemon's own uid holds every scope.",
      .offset = offsetof(struct vconf, allow_self)},
+    {.section = "gov",
+     .key = "request_timeout",
+     .type = CONF_UINT,
+     .def = "86400",
+     .doc = "Seconds an access request waits for its approvers; then it expires, and approve, "
+            "deny and cancel are refused with reason request_expired.",
+     .offset = offsetof(struct vconf, request_timeout),
+     .min = 10,
+     .max = 30 * 86400},
+    {.section = "mfa",
+     .key = "max_failures",
+     .type = CONF_UINT,
+     .def = "5",
+     .doc = "Wrong codes within failure_window that lock an identity's TOTP codes.",
+     .offset = offsetof(struct vconf, mfa_max_failures),
+     .min = 1,
+     .max = 1000},
+    {.section = "mfa",
+     .key = "failure_window",
+     .type = CONF_UINT,
+     .def = "900",
+     .doc = "Seconds over which wrong codes are counted, from the first of them.",
+     .offset = offsetof(struct vconf, mfa_failure_window),
+     .min = 1,
+     .max = 30 * 86400},
+    {.section = "mfa",
+     .key = "free_failures",
+     .type = CONF_UINT,
+     .def = "2",
+     .doc = "Wrong codes that cost no delay (typing mistakes).",
+     .offset = offsetof(struct vconf, mfa_free_failures),
+     .max = 1000},
+    {.section = "mfa",
+     .key = "delay",
+     .type = CONF_UINT,
+     .def = "1",
+     .doc = "Seconds to wait after the first wrong code beyond free_failures, doubling with each "
+            "further one (1, 2, 4 ...); an attempt within the wait is refused with reason "
+            "throttled, its code unchecked. 0: no delay.",
+     .offset = offsetof(struct vconf, mfa_delay),
+     .max = 3600},
+    {.section = "mfa",
+     .key = "lock_time",
+     .type = CONF_UINT,
+     .def = "900",
+     .doc = "Seconds codes stay locked after max_failures wrong ones: even the right code is "
+            "refused with reason locked. Each further lock before a code is accepted lasts twice "
+            "as long.",
+     .offset = offsetof(struct vconf, mfa_lock_time),
+     .min = 1,
+     .max = 30 * 86400},
+    {.section = "mfa",
+     .key = "max_lock_time",
+     .type = CONF_UINT,
+     .def = "86400",
+     .doc = "Longest lock, however many came before; at least lock_time.",
+     .offset = offsetof(struct vconf, mfa_max_lock_time),
+     .min = 1,
+     .max = 365 * 86400},
     {.section = "log",
      .key = "level",
      .type = CONF_LOG_LEVEL,
@@ -635,6 +734,13 @@ static int finish(struct vconf *c, const char *name, char *err, size_t errlen)
     if (c->max_pending_output < c->max_line) {
         set_msg(err, errlen, "%s: [api] max_pending_output (%zu) is less than max_line (%zu)", name,
                 c->max_pending_output, c->max_line);
+        return -ERR_CONFIG;
+    }
+    if (c->max_line_short > c->max_line)
+        c->max_line_short = c->max_line;
+    if (c->mfa_max_lock_time < c->mfa_lock_time) {
+        set_msg(err, errlen, "%s: [mfa] max_lock_time (%u) is less than lock_time (%u)", name,
+                c->mfa_max_lock_time, c->mfa_lock_time);
         return -ERR_CONFIG;
     }
     if (c->auto_unseal && (!c->key_file || !*c->key_file)) {

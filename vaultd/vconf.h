@@ -31,11 +31,21 @@ struct vconf {
     unsigned long long argon2_ops; /* [vault] argon2_ops */
     size_t argon2_mem;             /* [vault] argon2_mem (bytes) */
     size_t map_size;               /* [vault] map_size (bytes) */
-    size_t max_line;               /* [api] max_line (bytes) */
+    size_t max_line;               /* [api] max_line (bytes): callers that send long requests */
+    size_t max_line_short;         /* [api] max_line_short (bytes, at most max_line): the others */
     size_t max_pending_output;     /* [api] max_pending_output (bytes) */
     unsigned max_clients;          /* [api] max_clients */
-    unsigned idle_timeout;         /* [api] idle_timeout (seconds, 0 = none) */
+    unsigned max_clients_per_uid;  /* [api] max_clients_per_uid */
+    unsigned idle_timeout;         /* [api] idle_timeout: unfinished line (seconds, 0 = none) */
+    unsigned quiet_timeout;        /* [api] quiet_timeout: silent connection (seconds, 0 = none) */
     bool allow_self;               /* [api] allow_self */
+    unsigned request_timeout;      /* [gov] request_timeout (seconds) */
+    unsigned mfa_max_failures;     /* [mfa] max_failures (wrong codes before a lock) */
+    unsigned mfa_failure_window;   /* [mfa] failure_window (seconds) */
+    unsigned mfa_free_failures;    /* [mfa] free_failures (wrong codes before any delay) */
+    unsigned mfa_delay;            /* [mfa] delay (seconds, doubling) */
+    unsigned mfa_lock_time;        /* [mfa] lock_time (seconds) */
+    unsigned mfa_max_lock_time;    /* [mfa] max_lock_time (seconds, >= lock_time) */
     unsigned sync_interval_ms;     /* [vault] sync_interval_ms, 0 = fsync every commit */
     int log_level;                 /* [log] level (enum log_level) */
     /* [principal NAME] sections, file order */

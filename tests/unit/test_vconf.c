@@ -75,7 +75,17 @@ static void test_vconf_defaults(void **state)
     assert_int_equal(c->max_line, 1u << 20);
     assert_int_equal(c->max_pending_output, 4u << 20);
     assert_int_equal(c->max_clients, 1024);
-    assert_int_equal(c->idle_timeout, 0);
+    assert_int_equal(c->max_line_short, 64u << 10);
+    assert_int_equal(c->max_clients_per_uid, 64);
+    assert_int_equal(c->idle_timeout, 30);
+    assert_int_equal(c->quiet_timeout, 300);
+    assert_int_equal(c->request_timeout, 86400);
+    assert_int_equal(c->mfa_max_failures, 5);
+    assert_int_equal(c->mfa_failure_window, 900);
+    assert_int_equal(c->mfa_free_failures, 2);
+    assert_int_equal(c->mfa_delay, 1);
+    assert_int_equal(c->mfa_lock_time, 900);
+    assert_int_equal(c->mfa_max_lock_time, 86400);
     assert_true(c->allow_self);
     assert_int_equal(c->sync_interval_ms, 0);
     assert_int_equal(c->log_level, LOG_LVL_INFO);
@@ -152,8 +162,20 @@ static void test_vconf_all_keys(void **state)
                        "max_line = 1M\n"
                        "max_pending_output = 16M\n"
                        "max_clients = 16\n"
+                       "max_clients_per_uid = 3\n"
+                       "max_line_short = 8K\n"
                        "idle_timeout = 30\n"
+                       "quiet_timeout = 0\n"
                        "allow_self = false\n"
+                       "[gov]\n"
+                       "request_timeout = 600\n"
+                       "[mfa]\n"
+                       "max_failures = 10\n"
+                       "failure_window = 60\n"
+                       "free_failures = 0\n"
+                       "delay = 0\n"
+                       "lock_time = 120\n"
+                       "max_lock_time = 120\n"
 
                        "[log]\n"
                        "level = debug\n";
@@ -171,6 +193,16 @@ static void test_vconf_all_keys(void **state)
     assert_int_equal(c->max_pending_output, 16u << 20);
     assert_int_equal(c->max_clients, 16);
     assert_int_equal(c->idle_timeout, 30);
+    assert_int_equal(c->max_clients_per_uid, 3);
+    assert_int_equal(c->max_line_short, 8u << 10);
+    assert_int_equal(c->quiet_timeout, 0);
+    assert_int_equal(c->request_timeout, 600);
+    assert_int_equal(c->mfa_max_failures, 10);
+    assert_int_equal(c->mfa_failure_window, 60);
+    assert_int_equal(c->mfa_free_failures, 0);
+    assert_int_equal(c->mfa_delay, 0);
+    assert_int_equal(c->mfa_lock_time, 120);
+    assert_int_equal(c->mfa_max_lock_time, 120);
     assert_false(c->allow_self);
     assert_int_equal(c->sync_interval_ms, 8);
     assert_int_equal(c->log_level, LOG_LVL_DEBUG);
@@ -185,6 +217,10 @@ static void test_vconf_value_errors(void **state)
     load_fails("[api]\nmax_line = 2M\nmax_pending_output = 1M\n", 0,
                "max_pending_output (1048576) is less than max_line (2097152)");
     load_fails("[api]\nmax_clients = 0\n", 2, "max_clients");
+    load_fails("[api]\nmax_clients_per_uid = 0\n", 2, "max_clients_per_uid");
+    load_fails("[gov]\nrequest_timeout = 5\n", 2, "request_timeout");
+    load_fails("[mfa]\nlock_time = 600\nmax_lock_time = 60\n", 0,
+               "max_lock_time (60) is less than lock_time (600)");
     load_fails("[vault]\nsocket_mode = 0999\n", 2, "octal mode");
     load_fails("[vault]\nargon2_mem = 1K\n", 2, "argon2_mem");
     load_fails("[vault]\nargon2_ops = 0\n", 2, "argon2_ops");
@@ -320,7 +356,17 @@ static void test_vconf_sample_loads(void **state)
                                        "#max_line = 1M",
                                        "#max_pending_output = 4M",
                                        "#max_clients = 1024",
-                                       "#idle_timeout = 0",
+                                       "#max_line_short = 64K",
+                                       "#max_clients_per_uid = 64",
+                                       "#idle_timeout = 30",
+                                       "#quiet_timeout = 300",
+                                       "#request_timeout = 86400",
+                                       "#max_failures = 5",
+                                       "#failure_window = 900",
+                                       "#free_failures = 2",
+                                       "#delay = 1",
+                                       "#lock_time = 900",
+                                       "#max_lock_time = 86400",
                                        "#allow_self = true",
                                        "#level = info",
                                        "#[principal admin]",
