@@ -39,8 +39,7 @@ static void req_default_msg(struct req *rq)
         snprintf(rq->errmsg, sizeof(rq->errmsg), "%s", err_str(rq->err));
 }
 
-/* Why an op is not served in the vault's current state. */
-static int state_error(const struct vaultd *vd, const struct op *op)
+int dispatch_state_error(const struct vaultd *vd, const struct op *op)
 {
     if (op->states == ST_UNINIT)
         return -ERR_ALREADY_INIT;
@@ -73,7 +72,7 @@ void dispatch_req(struct vaultd *vd, struct req *rq)
     const struct op *op = rq->op;
 
     if (!(op->states & (1u << vd->state))) {
-        int e = state_error(vd, op);
+        int e = dispatch_state_error(vd, op);
         req_fail(rq, e, "%s: vault is %s", op->name, vaultd_state_name(vd->state));
         server_req_done(vd, rq);
         return;

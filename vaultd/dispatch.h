@@ -63,7 +63,21 @@ struct req {
     json_t *timers;      /* array of {"at","kind","id"} or NULL */
     json_t *errdata;     /* extra members of the error object (e.g. "errors"), or NULL */
     bool store_replaced; /* restore reached store_restore: new_store is the store now */
+    /*
+     * The handler refused (err set), yet what it wrote must commit all the
+     * same: a request found past its deadline is marked expired and audited
+     * while the approval is refused.  Its events and timers go out as for a
+     * success; a failed commit clears it.
+     */
+    bool keep_writes;
 };
+
+/*
+ * Why `op` is not served in the vault's current state: -ERR_NOT_INIT,
+ * -ERR_SEALED (the codes a broker shows as "the vault is not initialized" /
+ * "the vault is sealed"), -ERR_ALREADY_INIT for vault.init, else -ERR_STATE.
+ */
+int dispatch_state_error(const struct vaultd *vd, const struct op *op);
 
 /* Look up an op by name; NULL if unknown. */
 const struct op *dispatch_find(const char *name);

@@ -63,8 +63,13 @@ static int op_subscribe(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     return r;
 }
 
-/* Served in any state: a subscriber connected before unseal gets events once they flow. */
+/*
+ * Served in every state, uninitialized too: a broker that connects before
+ * the vault is initialized and unsealed subscribes once and gets events as
+ * soon as they flow.
+ */
 const struct op ops_events[] = {
-    {"events.subscribe", SCOPE(AUTHORIZE), ST_SEALED | ST_UNSEALED, OP_LOOP, op_subscribe, NULL},
+    {"events.subscribe", SCOPE(AUTHORIZE), ST_UNINIT | ST_SEALED | ST_UNSEALED, OP_LOOP,
+     op_subscribe, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };

@@ -42,8 +42,8 @@ static void on_work(uv_work_t *w)
     for (struct req *rq = wr->batch; rq; rq = rq->next) {
         /* A seal queued before this request has run by now: check again. */
         if (!(rq->op->states & (1u << vd->state))) {
-            req_fail(rq, vd->state == VAULT_UNSEALED ? -ERR_STATE : -ERR_SEALED, "%s: vault is %s",
-                     rq->op->name, vaultd_state_name(vd->state));
+            req_fail(rq, dispatch_state_error(vd, rq->op), "%s: vault is %s", rq->op->name,
+                     vaultd_state_name(vd->state));
             continue;
         }
         if ((r = store_txn_begin(vd->store, parent, true, &txn)) != 0) {
