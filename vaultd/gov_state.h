@@ -158,6 +158,14 @@ void gov_timers_add(struct vaultd *vd, json_int_t at, const char *kind, const ch
 
 /* Applied by the tick op: expire the item if it is still due (idempotent). */
 MUST_CHECK int gov_expire_request(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id);
+/*
+ * The same test and change on a loaded request (object updated in memory and
+ * stored): pending and past decide_by -> "expired", audited, request.decided
+ * queued.  Not overdue: 0, nothing changes.  For session.resume, which must
+ * not release a credential on a hold whose deadline passed unnoticed.
+ */
+MUST_CHECK int gov_request_expire_overdue(struct vaultd *vd, struct req *rq, MDB_txn *txn,
+                                          json_t *request);
 MUST_CHECK int gov_campaign_deadline(struct vaultd *vd, struct req *rq, MDB_txn *txn,
                                      const char *id);
 

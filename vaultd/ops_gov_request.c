@@ -7,8 +7,6 @@
 #include "gov_state.h"
 #include "scopes.h"
 
-/* A request not decided within this many seconds expires. */
-#define REQUEST_DECIDE_WITHIN (24 * 3600)
 /* Longest grant anyone can ask for, whatever a role says. */
 #define GRANT_MAX_DURATION (30 * 24 * 3600)
 
@@ -94,6 +92,59 @@ static void emit_decided(struct req *rq, const json_t *request)
                   "grant", json_object_get(request, "grant"), "kind",
                   json_object_get(request, "kind"), "session", json_object_get(request, "session"),
                   "denial", json_object_get(request, "denial")));
+}
+
+/* A pending request whose decide_by has come (the timer's test, shared by every decision). */
+static bool request_is_overdue(const json_t *request)
+{
+    return str_eq(json_object_get(request, "state"), "pending") &&
+           json_integer_value(json_object_get(request, "decide_by")) <= gov_now();
+}
+
+/* Mark an overdue request expired (in memory and stored), audit it, announce request.decided. */
+static int request_expire(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *request)
+{
+    int r;
+
+    json_object_set_new(request, "state", json_string("expired"));
+    json_object_set_new(request, "decided_at", json_integer(gov_now()));
+    if ((r = request_save(vd, txn, request, STORE_UPDATE)) != 0 ||
+        (r = req_audit(vd, rq, txn, jstr(request, "account"),
+                       json_pack("{s:s,s:O,s:O}", "change", "request.expire", "request",
+                                 json_object_get(request, "id"), "decide_by",
+                                 json_object_get(request, "decide_by")))) != 0)
+        return r;
+    emit_decided(rq, request);
+    return 0;
+}
+
+/*
+ * Approve, deny and cancel decide only before the deadline, whatever the
+ * timer did: it may not have run yet (right after an unseal, within the
+ * second of the deadline, behind a busy writer).  An overdue request is
+ * expired here, as the timer would have, and the decision is refused with
+ * errdata {"reason": "request_expired", "request", "decide_by"}; the expiry
+ * and its audit entry commit although the request fails (keep_writes).
+ */
+static int refuse_if_overdue(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *request,
+                             const char *decision)
+{
+    json_int_t by = json_integer_value(json_object_get(request, "decide_by"));
+    int r;
+
+    if (!request_is_overdue(request))
+        return 0;
+    if ((r = request_expire(vd, rq, txn, request)) != 0)
+        return r;
+    req_fail(rq, -ERR_STATE,
+             "request %s expired: it was not decided by its deadline (%lld); it can no longer be "
+             "%s",
+             jstr(request, "id"), (long long)by, decision);
+    json_decref(rq->errdata);
+    rq->errdata = json_pack("{s:s,s:O,s:I}", "reason", "request_expired", "request",
+                            json_object_get(request, "id"), "decide_by", by);
+    rq->keep_writes = true;
+    return -ERR_STATE;
 }
 
 /* Members of a group: active identities listing it. */
@@ -205,7 +256,7 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                         duration, "reason", reason, "state", "pending", "role",
                         json_object_get(role, "name"), "approval", json_object_get(ent, "approval"),
                         "approvals", "denial", "created_at", now, "decide_by",
-                        now + REQUEST_DECIDE_WITHIN, "decided_at", "grant");
+                        now + (json_int_t)vd->conf->request_timeout, "decided_at", "grant");
     json_object_set_new(request, "file_transfer",
                         json_boolean(json_is_true(json_object_get(ent, "file_transfer"))));
     /* SoD is checked when the grant would be made, and already now to fail early. */
@@ -245,7 +296,7 @@ static int op_request_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
                                      rid, "requester", json_object_get(actor, "id"), "duration",
                                      duration, "reason", reason))) != 0)
             goto out;
-        gov_schedule(rq, now + REQUEST_DECIDE_WITHIN, "request", rid);
+        gov_schedule(rq, now + (json_int_t)vd->conf->request_timeout, "request", rid);
         gov_emit(rq, "request.created",
                  json_pack("{s:s,s:O,s:s,s:O}", "request", rid, "requester",
                            json_object_get(actor, "id"), "account", account, "approvers",
@@ -323,6 +374,8 @@ static int op_request_approve(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_DENIED;
         goto out;
     }
+    if ((r = refuse_if_overdue(vd, rq, txn, request, "approved")) != 0)
+        goto out;
     json_array_append_new(json_object_get(request, "approvals"),
                           json_pack("{s:O,s:I,s:s}", "by", json_object_get(actor, "id"), "at",
                                     gov_now(), "comment", comment ? comment : ""));
@@ -402,6 +455,8 @@ static int op_request_deny(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_DENIED;
         goto out;
     }
+    if ((r = refuse_if_overdue(vd, rq, txn, request, "denied")) != 0)
+        goto out;
     json_object_set_new(request, "state", json_string("denied"));
     json_object_set_new(request, "decided_at", json_integer(gov_now()));
     json_object_set_new(request, "denial",
@@ -438,6 +493,8 @@ static int op_request_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_STATE;
         goto out;
     }
+    if ((r = refuse_if_overdue(vd, rq, txn, request, "cancelled")) != 0)
+        goto out;
     json_object_set_new(request, "state", json_string("cancelled"));
     json_object_set_new(request, "decided_at", json_integer(gov_now()));
     if ((r = request_save(vd, txn, request, STORE_UPDATE)) != 0 ||
@@ -540,17 +597,15 @@ int gov_expire_request(struct vaultd *vd, struct req *rq, MDB_txn *txn, const ch
         return 0;
     if (r != 0)
         return r;
-    if (str_eq(json_object_get(request, "state"), "pending") &&
-        json_integer_value(json_object_get(request, "decide_by")) <= gov_now()) {
-        json_object_set_new(request, "state", json_string("expired"));
-        json_object_set_new(request, "decided_at", json_integer(gov_now()));
-        if ((r = request_save(vd, txn, request, STORE_UPDATE)) == 0 &&
-            (r = req_audit(vd, rq, txn, jstr(request, "account"),
-                           json_pack("{s:s,s:s}", "change", "request.expire", "request", id))) == 0)
-            emit_decided(rq, request);
-    }
+    if (request_is_overdue(request))
+        r = request_expire(vd, rq, txn, request);
     json_decref(request);
     return r;
+}
+
+int gov_request_expire_overdue(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *request)
+{
+    return request_is_overdue(request) ? request_expire(vd, rq, txn, request) : 0;
 }
 
 /*

@@ -785,6 +785,9 @@ static int op_session_resume(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_STATE;
         goto out;
     }
+    /* Past its deadline it is expired now, whether or not the timer has run yet. */
+    if ((r = gov_request_expire_overdue(vd, rq, txn, request)) != 0)
+        goto out;
     if (str_eq(json_object_get(request, "state"), "pending")) {
         rq->result = json_pack("{s:b,s:b,s:s,s:O}", "allow", 0, "held", 1, "session", id, "request",
                                json_object_get(request, "id"));

@@ -234,7 +234,7 @@ static void push_events(struct vaultd *vd, json_t *events)
 void server_req_done(struct vaultd *vd, struct req *rq)
 {
     rq->done = true;
-    if (rq->err == 0) {
+    if (rq->err == 0 || rq->keep_writes) {
         size_t i;
         json_t *t;
 

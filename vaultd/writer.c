@@ -53,9 +53,11 @@ static void on_work(uv_work_t *w)
         rq->err = rq->op->handler(vd, rq, txn);
         if (rq->err == 0 && rq->op->kind == OP_READ) {
             store_txn_abort(txn); /* a read that waited behind an exclusive op */
-        } else if (rq->err == 0) {
-            if ((r = store_txn_commit(txn)) != 0)
+        } else if (rq->err == 0 || rq->keep_writes) {
+            if ((r = store_txn_commit(txn)) != 0) {
+                rq->keep_writes = false;
                 req_fail(rq, r, "cannot commit");
+            }
         } else {
             store_txn_abort(txn);
         }
@@ -81,6 +83,8 @@ static void on_after_work(uv_work_t *w, int status)
     for (; rq; rq = next) {
         next = rq->next;
         rq->next = NULL;
+        if (status < 0 || wr->batch_err)
+            rq->keep_writes = false; /* nothing it wrote is durable */
         if (status < 0 && !rq->err)
             req_fail(rq, -ERR_INTERNAL, "request cancelled");
         if (wr->batch_err && !rq->err) {
