@@ -21,6 +21,8 @@
 #define SESSION_FP_MAX 128u
 /* Byte counters stay exact in every JSON reader. */
 #define SESSION_BYTES_MAX (1ull << 53)
+/* How far a broker's clock may run ahead of the vault's in session.close's ended_at. */
+#define SESSION_CLOCK_SKEW 5
 
 static bool str_eq(const json_t *v, const char *s)
 {
@@ -521,15 +523,47 @@ static int stat_arg(struct req *rq, json_t *s, const char *key, unsigned long lo
     return r;
 }
 
+/*
+ * The broker's end time of a session (it may deliver session.close late,
+ * after the vault was down): not before the session started, not in the
+ * future beyond SESSION_CLOCK_SKEW (within it: now).  Absent: now.
+ */
+static int ended_at_arg(struct req *rq, const json_t *s, json_int_t now, json_int_t *out)
+{
+    unsigned long long at = 0;
+    json_int_t started = json_integer_value(json_object_get(s, "started_at"));
+    int r;
+
+    *out = now;
+    if ((r = arg_uint(rq, "ended_at", false, 1ull << 40, &at)) != 0)
+        return r;
+    if (!json_is_integer(json_object_get(rq->args, "ended_at")))
+        return 0;
+    if ((json_int_t)at > now + SESSION_CLOCK_SKEW) {
+        req_fail(rq, -ERR_INVAL, "\"ended_at\" (%llu) is in the future (now %lld)", at,
+                 (long long)now);
+        return -ERR_INVAL;
+    }
+    if ((json_int_t)at < started) {
+        req_fail(rq, -ERR_INVAL, "\"ended_at\" (%llu) is before the session started (%lld)", at,
+                 (long long)started);
+        return -ERR_INVAL;
+    }
+    *out = (json_int_t)at < now ? (json_int_t)at : now;
+    return 0;
+}
+
 static int op_session_close(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     const char *id, *reason, *sig = NULL;
     json_t *s = NULL;
+    json_int_t ended;
     int r;
 
     if ((r = session_load(vd, rq, txn, &id, &s)) != 0 ||
         (r = text_arg(rq, "reason", true, SESSION_REASON_MAX, &reason)) != 0 ||
-        (r = text_arg(rq, "signal", false, 32, &sig)) != 0)
+        (r = text_arg(rq, "signal", false, 32, &sig)) != 0 ||
+        (r = ended_at_arg(rq, s, gov_now(), &ended)) != 0)
         goto out;
     if (str_eq(json_object_get(s, "state"), "closed")) {
         rq->result = json_incref(s); /* closed already: the broker may retry after a crash */
@@ -544,15 +578,15 @@ static int op_session_close(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if (json_is_string(json_object_get(s, "hold")) &&
         (r = gov_hold_cancel(vd, rq, txn, jstr(s, "hold"), "the session ended")) != 0)
         goto out;
-    session_end(s, reason, gov_now());
+    session_end(s, reason, ended);
     if ((r = store_json_put(vd->store, txn, STORE_SESSIONS, id, s, STORE_UPDATE)) != 0 ||
         (r = req_audit(vd, rq, txn, jstr(s, "account"),
-                       json_pack("{s:s,s:O,s:s,s:O,s:O,s:O,s:O}", "session", id, "identity",
+                       json_pack("{s:s,s:O,s:s,s:O,s:O,s:O,s:O,s:I}", "session", id, "identity",
                                  json_object_get(s, "identity"), "reason", reason, "exit_status",
                                  json_object_get(s, "exit_status"), "signal",
                                  json_object_get(s, "signal"), "bytes_in",
                                  json_object_get(s, "bytes_in"), "bytes_out",
-                                 json_object_get(s, "bytes_out")))) != 0)
+                                 json_object_get(s, "bytes_out"), "ended_at", ended))) != 0)
         goto out;
     agent_session_closed(vd, id); /* its agent socket, if the account is key-based */
     rq->result = json_incref(s);
