@@ -32,13 +32,16 @@ struct conn {
     pid_t pid;
     const struct vconf_principal *principal;
     bool self;          /* the daemon's own uid with allow_self */
+    bool quiet_exempt;  /* [api] quiet_timeout does not apply (peer_limits_quiet_exempt) */
     json_t *subscribed; /* events.subscribe: array of types ([] = all), or NULL */
     struct req *rq_head, *rq_tail;
     unsigned inflight;
     bool reading;
     bool closing;
+    bool eof;               /* the peer shut its side: answer what was read, then close */
     size_t out_pending;     /* bytes queued in uv_write and not yet written */
     uint64_t partial_since; /* uv_now() when the unfinished line began; 0: none */
+    uint64_t last_active;   /* uv_now() of the last bytes read or answer sent */
     unsigned long id;       /* for logs */
 };
 
@@ -53,6 +56,17 @@ static unsigned long next_conn_id = 1;
 
 static void conn_close(struct conn *c, const char *why);
 static void conn_read_start(struct conn *c);
+
+/*
+ * After the peer's end of input: once every request read before it is
+ * answered and the answers are written, close.  A subscriber stays (it may
+ * only listen, as `socat -t N` does) until a write fails or vaultd stops.
+ */
+static void conn_finish_if_done(struct conn *c)
+{
+    if (c->eof && !c->closing && !c->rq_head && c->out_pending == 0 && !c->subscribed)
+        conn_close(c, "end of input; every answer written");
+}
 
 static void conn_free(struct conn *c)
 {
@@ -107,6 +121,8 @@ static void on_written(uv_write_t *w, int status)
     free(o);
     if (status < 0 && !c->closing)
         conn_close(c, uv_strerror(status));
+    else
+        conn_finish_if_done(c);
 }
 
 static void conn_send(struct conn *c, json_t *msg)
@@ -200,10 +216,12 @@ static void conn_flush(struct conn *c)
             c->rq_tail = NULL;
         c->inflight--;
         send_answer(c, rq->id, rq->err, rq->errmsg, rq->result, rq->errdata);
+        c->last_active = uv_now(c->vd->loop);
         req_free(rq);
     }
-    if (!c->closing && !c->reading && c->inflight < CONN_MAX_INFLIGHT / 2)
+    if (!c->closing && !c->reading && !c->eof && c->inflight < CONN_MAX_INFLIGHT / 2)
         conn_read_start(c);
+    conn_finish_if_done(c);
 }
 
 /* Push governance events of a committed request to every subscriber. */
@@ -378,16 +396,45 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(slab, sizeof(slab));
 }
 
+/*
+ * The peer shut its side (`printf ... | socat`, shutdown(SHUT_WR)): every
+ * request read so far is still answered; the connection closes once the
+ * last answer is written (conn_finish_if_done).  A last line without its
+ * '\n' is not run (its end is unknown) but answered `parse`.
+ */
+static void conn_eof(struct conn *c)
+{
+    c->eof = true;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = false;
+    }
+    c->partial_since = 0;
+    if (c->reader.line.len > 0 && !c->reader.discarding) {
+        log_info("conn=%lu left with a half-written request", c->id);
+        ndjson_reader_fini(&c->reader); /* wipes it: it may hold a secret */
+        ndjson_reader_init(&c->reader, 1024);
+        conn_reject(c, NULL, -ERR_PARSE, "request line not ended by a newline at end of input");
+    }
+    conn_finish_if_done(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct conn *c = s->data;
 
+    if (n == UV_EOF) {
+        conn_eof(c);
+        goto out;
+    }
     if (n < 0) {
         if (ndjson_reader_has_partial(&c->reader))
             log_info("conn=%lu left with a half-written request", c->id);
-        conn_close(c, n == UV_EOF ? "eof" : uv_strerror((int)n));
+        conn_close(c, uv_strerror((int)n));
         goto out;
     }
+    if (n > 0)
+        c->last_active = uv_now(c->vd->loop);
     if (n > 0 && ndjson_reader_feed(&c->reader, b->base, (size_t)n, on_line, c) != 0)
         conn_close(c, "framing error");
     if (!ndjson_reader_has_partial(&c->reader))
