@@ -324,9 +324,13 @@ static int on_line(void *ctx, const char *line, size_t len, int err)
     int r;
 
     if (err) {
+        char why[96];
+
         log_warn("conn=%lu uid=%u request line over %zu bytes refused", c->id, (unsigned)c->uid,
-                 vd->conf->max_line);
-        conn_reject(c, NULL, err, "request line too long");
+                 c->reader.max_line);
+        snprintf(why, sizeof(why), "request line too long (at most %zu bytes for this caller)",
+                 c->reader.max_line);
+        conn_reject(c, NULL, err, why);
         return 0;
     }
     if (len == 0)
@@ -458,6 +462,43 @@ static void conn_read_start(struct conn *c)
     c->reading = true;
 }
 
+/* Open connections of `uid` that are not closing, `c` itself excluded. */
+static unsigned conns_of_uid(const struct vaultd *vd, const struct conn *c)
+{
+    unsigned n = 0;
+
+    for (const struct conn *o = vd->conns; o; o = o->next)
+        if (o != c && !o->closing && o->uid == c->uid)
+            n++;
+    return n;
+}
+
+/*
+ * Close a peer at accept.  It is told why in one line if the socket takes it
+ * at once (never waited for), and the refusal is logged through `lg`, so a
+ * flood of them cannot flood the log.
+ */
+static void conn_refuse(struct conn *c, struct peer_log *lg, int err, const char *msg)
+{
+    struct vaultd *vd = c->vd;
+    char line[256];
+    unsigned held = 0;
+    uv_buf_t ub;
+
+    snprintf(line, sizeof(line), "{\"id\":null,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+             err_name(err), msg);
+    ub = uv_buf_init(line, (unsigned)strlen(line));
+    (void)uv_try_write((uv_stream_t *)&c->pipe, &ub, 1);
+    if (peer_log_refusal(lg, uv_now(vd->loop), &held))
+        log_warn("conn=%lu uid=%u gid=%u pid=%d refused: %s%s", c->id, (unsigned)c->uid,
+                 (unsigned)c->gid, (int)c->pid, msg,
+                 held ? " (and earlier refusals not logged, see the count below)" : "");
+    if (held)
+        log_warn("%u more connection(s) refused in the last %us without a log line each", held,
+                 PEER_LOG_INTERVAL_MS / 1000);
+    conn_close(c, msg);
+}
+
 static void on_connection(uv_stream_t *srv, int status)
 {
     struct vaultd *vd = srv->data;
@@ -465,6 +506,8 @@ static void on_connection(uv_stream_t *srv, int status)
     struct ucred cred;
     socklen_t clen = sizeof(cred);
     uv_os_fd_t fd;
+    char msg[160];
+    size_t line_max;
     int r;
 
     if (status < 0) {
@@ -476,7 +519,7 @@ static void on_connection(uv_stream_t *srv, int status)
         return;
     c->vd = vd;
     c->id = next_conn_id++;
-    ndjson_reader_init(&c->reader, vd->conf->max_line);
+    ndjson_reader_init(&c->reader, vd->conf->max_line_short);
     uv_pipe_init(vd->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->next = vd->conns;
@@ -500,39 +543,82 @@ static void on_connection(uv_stream_t *srv, int status)
     c->pid = cred.pid;
     c->principal = vconf_principal_for(vd->conf, cred.uid, cred.gid);
     c->self = vd->conf->allow_self && cred.uid == geteuid();
-    if (vd->n_conns > vd->conf->max_clients || vd->stopping) {
-        log_warn("conn=%lu uid=%u refused: %u clients (max_clients)", c->id, (unsigned)c->uid,
-                 vd->n_conns - 1);
-        conn_close(c, "too many clients");
+    if (vd->stopping) {
+        conn_close(c, "shutting down");
         return;
     }
-    log_debug("conn=%lu uid=%u gid=%u pid=%d principal=%s", c->id, (unsigned)c->uid,
+    switch (peer_limits_admit(vd->conf, c->principal, c->self, vd->n_conns - 1,
+                              conns_of_uid(vd, c))) {
+    case PEER_NO_PRINCIPAL:
+        snprintf(msg, sizeof(msg), "uid %u gid %u is no principal of this vault",
+                 (unsigned)c->uid, (unsigned)c->gid);
+        conn_refuse(c, &vd->refused_unknown, -ERR_DENIED, msg);
+        return;
+    case PEER_FULL:
+        snprintf(msg, sizeof(msg), "%u clients connected (max_clients)", vd->n_conns - 1);
+        conn_refuse(c, &vd->refused_full, -ERR_BUSY, msg);
+        return;
+    case PEER_UID_FULL:
+        snprintf(msg, sizeof(msg), "uid %u holds %u connections (max_clients_per_uid)",
+                 (unsigned)c->uid, vd->conf->max_clients_per_uid);
+        conn_refuse(c, &vd->refused_full, -ERR_BUSY, msg);
+        return;
+    case PEER_ADMIT:
+        break;
+    }
+    line_max = peer_limits_line_max(vd->conf, c->principal, c->self);
+    if (line_max != c->reader.max_line) {
+        ndjson_reader_fini(&c->reader);
+        ndjson_reader_init(&c->reader, line_max);
+    }
+    c->quiet_exempt = peer_limits_quiet_exempt(c->principal, c->self);
+    c->last_active = uv_now(vd->loop);
+    log_debug("conn=%lu uid=%u gid=%u pid=%d principal=%s line_max=%zu", c->id, (unsigned)c->uid,
               (unsigned)c->gid, (int)c->pid,
-              c->self ? "self" : (c->principal ? c->principal->name : "-"));
+              c->self ? "self" : (c->principal ? c->principal->name : "-"), line_max);
     conn_read_start(c);
 }
 
-/* [api] idle_timeout: a client that leaves a line unfinished that long is dropped. */
+/*
+ * Once a second: [api] idle_timeout drops a client that leaves a request
+ * line unfinished that long; [api] quiet_timeout one that sends nothing and
+ * waits for nothing that long (unless exempt); held-back refusal counts are
+ * logged.
+ */
 static void on_idle_timer(uv_timer_t *t)
 {
     struct vaultd *vd = t->data;
     uint64_t now = uv_now(vd->loop), limit = (uint64_t)vd->conf->idle_timeout * 1000u;
+    uint64_t quiet = (uint64_t)vd->conf->quiet_timeout * 1000u;
+    unsigned held;
 
     for (struct conn *c = vd->conns; c; c = c->next) {
-        if (c->partial_since && now - c->partial_since >= limit && !c->closing) {
+        if (c->closing)
+            continue;
+        if (limit && c->partial_since && now - c->partial_since >= limit) {
             log_warn("conn=%lu uid=%u: request line unfinished for %us, disconnecting", c->id,
                      (unsigned)c->uid, vd->conf->idle_timeout);
             conn_close(c, "idle_timeout");
+        } else if (quiet && !c->quiet_exempt && !c->subscribed && !c->rq_head &&
+                   c->out_pending == 0 && !c->partial_since && now - c->last_active >= quiet) {
+            log_info("conn=%lu uid=%u: silent for %us, disconnecting", c->id, (unsigned)c->uid,
+                     vd->conf->quiet_timeout);
+            conn_close(c, "quiet_timeout");
         }
     }
+    if ((held = peer_log_take_stale(&vd->refused_unknown, now)) != 0)
+        log_warn("%u more connection(s) of no principal refused without a log line each", held);
+    if ((held = peer_log_take_stale(&vd->refused_full, now)) != 0)
+        log_warn("%u more connection(s) over max_clients or max_clients_per_uid refused without a "
+                 "log line each",
+                 held);
 }
 
 void server_init(struct vaultd *vd)
 {
     uv_timer_init(vd->loop, &vd->idle_timer);
     vd->idle_timer.data = vd;
-    if (vd->conf->idle_timeout)
-        uv_timer_start(&vd->idle_timer, on_idle_timer, 1000, 1000);
+    uv_timer_start(&vd->idle_timer, on_idle_timer, 1000, 1000);
 }
 
 void server_close(struct vaultd *vd)

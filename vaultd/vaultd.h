@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "audit.h"
 #include "keys.h"
+#include "peer_limits.h"
 #include "store.h"
 #include "vconf.h"
 
@@ -60,7 +61,9 @@ struct vaultd {
     uv_pipe_t listener;
     bool listening;
     uv_signal_t sig_term, sig_int;
-    uv_timer_t idle_timer; /* [api] idle_timeout: drops clients stuck mid-line */
+    uv_timer_t idle_timer; /* 1 s tick: [api] idle_timeout, quiet_timeout, held-back logs */
+    struct peer_log refused_unknown; /* peers of no principal, closed at accept */
+    struct peer_log refused_full;    /* max_clients / max_clients_per_uid */
     struct conn *conns;
     unsigned n_conns;
     struct writer writer;
