@@ -409,6 +409,68 @@ MUST_CHECK int gov_totp_match(const unsigned char *key, size_t keylen, const cha
  */
 size_t gov_base32_encode(const unsigned char *in, size_t len, char *out, size_t outlen);
 
+/* ---- TOTP brute-force throttle, per identity (counting only; vaultd stores the state) ---- */
+
+/*
+ * The numbers ([mfa] in vaultd.conf).  Times are milliseconds of wall time,
+ * so a state stored by one vaultd run means the same to the next.
+ */
+struct gov_throttle_policy {
+    unsigned max_failures;  /* wrong codes within window_ms that lock (>= 1) */
+    uint64_t window_ms;     /* counted from the first wrong code of the window */
+    unsigned free_failures; /* wrong codes that cost no delay */
+    uint64_t delay_ms;      /* wait after free_failures + 1 wrong codes, doubling; 0: none */
+    uint64_t lock_ms;       /* first lock; each further lock lasts twice as long ... */
+    uint64_t max_lock_ms;   /* ... up to this (>= lock_ms) */
+};
+
+/* One identity's record; all zero: nothing against it. */
+struct gov_throttle {
+    unsigned failures;        /* wrong codes in the current window */
+    unsigned locks;           /* locks since a code was last accepted */
+    uint64_t first_ms;        /* first wrong code of the window */
+    uint64_t last_ms;         /* latest wrong code */
+    uint64_t locked_until_ms; /* 0, or the end of the latest lock (maybe past) */
+};
+
+enum gov_throttle_verdict {
+    GOV_THROTTLE_TRY,    /* check the code */
+    GOV_THROTTLE_WAIT,   /* too soon after the last wrong code: refuse unchecked */
+    GOV_THROTTLE_LOCKED, /* locked: refuse unchecked, even the right code */
+};
+
+/*
+ * May a code be checked at now_ms?  *wait_ms (optional): how long until one
+ * may (0 for TRY).  A wait after f > free_failures wrong codes is delay_ms *
+ * 2^(f - free_failures - 1), at most lock_ms, counted from the latest wrong
+ * code.  A wall clock set back never shortens a wait: now is taken as at
+ * least the latest wrong code.
+ */
+enum gov_throttle_verdict gov_throttle_check(const struct gov_throttle_policy *p,
+                                             const struct gov_throttle *t, uint64_t now_ms,
+                                             uint64_t *wait_ms);
+/*
+ * Count a wrong code at now_ms (only after gov_throttle_check said TRY).  A
+ * window older than window_ms starts again at this code.  The max_failures-th
+ * wrong code of a window locks for lock_ms * 2^locks (at most max_lock_ms):
+ * returns true, sets locked_until_ms and starts a fresh window (locked_until_ms
+ * stays set after the lock ended).  Earlier locks are forgotten after
+ * max_lock_ms without a wrong code, counted from the end of the last lock.
+ */
+bool gov_throttle_fail(const struct gov_throttle_policy *p, struct gov_throttle *t,
+                       uint64_t now_ms);
+/* A code was accepted: everything is forgotten. */
+void gov_throttle_reset(struct gov_throttle *t);
+/* Nothing against this identity (the stored record may go). */
+bool gov_throttle_is_clear(const struct gov_throttle *t);
+/*
+ * Stored form {"failures", "locks", "first_ms", "last_ms", "locked_until_ms"}
+ * (new object).  from_json: NULL gives the clear state; a member missing or
+ * not a non-negative integer is -ERR_CORRUPT (*t then clear).
+ */
+json_t *gov_throttle_to_json(const struct gov_throttle *t);
+MUST_CHECK int gov_throttle_from_json(const json_t *j, struct gov_throttle *t);
+
 /* ---- command and forwarding policy of an entitlement ---- */
 
 #define GOV_COMMAND_MAX 1024u    /* longest exec/subsystem pattern */
