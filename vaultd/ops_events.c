@@ -12,6 +12,7 @@ static const char *const event_types[] = {
     "identity.suspended",
     "identity.left",
     "identity.updated",
+    "identity.mfa_locked",
     "alert.breakglass",
     "review.revoked",
     "rotation.queued",

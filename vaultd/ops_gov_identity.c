@@ -529,6 +529,10 @@ static int totp_forget(struct vaultd *vd, MDB_txn *txn, const char *id)
 
     snprintf(key, sizeof(key), "!totp/%s", id);
     r = store_value_del_all(vd->store, txn, key);
+    if (r != 0 && r != -ERR_NOT_FOUND)
+        return r;
+    /* Wrong guesses at the old secret say nothing about the next one (mfa_throttle.c). */
+    r = store_del(vd->store, txn, STORE_MFA, id);
     return r == -ERR_NOT_FOUND ? 0 : r;
 }
 

@@ -5,6 +5,7 @@
 
 #include "custos/log.h"
 #include "gov_state.h"
+#include "mfa_throttle.h"
 #include "scopes.h"
 
 /* Longest grant anyone can ask for, whatever a role says. */
@@ -1121,58 +1122,25 @@ static int op_mfa_check(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     } else {
         rq->result = json_pack("{s:O,s:b}", "identity", json_object_get(identity, "id"), "required",
                                json_is_true(json_object_get(identity, "totp")));
+        /* A locked identity is told so before it types a code that would be refused unseen. */
+        if ((r = mfa_throttle_describe(vd, txn, jstr(identity, "id"), rq->result)) != 0)
+            req_fail(rq, r, "the TOTP throttle record of %s cannot be read", jstr(identity, "id"));
     }
     json_decref(map);
     json_decref(identity);
-    return 0;
+    return r;
 }
 
 /*
  * Check a typed TOTP code (RFC 6238, window of one step each way) against
  * the identity's sealed secret; a code is accepted once (RFC 6238 5.2:
- * the last accepted step is kept).  Every check is audited, failures too.
- * A wrong code is an answer {"ok": false}, not an error.
+ * the last accepted step is kept).  A per-identity throttle stands in front
+ * (mfa_throttle.c: delays, locks).  Every check is audited, failures too.
+ * A wrong code is an answer {"ok": false, "reason"}, not an error.
  */
 static int op_totp_verify(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
-    char key[STORE_KEY_MAX + 1];
-    const char *id, *code;
-    json_t *identity = NULL, *ev = NULL;
-    struct secbuf *secret = NULL;
-    uint64_t step = 0;
-    bool ok = false;
-    int r;
-
-    if ((r = arg_str(rq, "identity", true, &id)) != 0 ||
-        (r = arg_str(rq, "code", true, &code)) != 0 ||
-        (r = gov_load(vd, rq, txn, STORE_IDENTITIES, "identity", id, &identity)) != 0)
-        goto out;
-    snprintf(key, sizeof(key), "!totp/%s", id);
-    if (json_is_true(json_object_get(identity, "totp")) &&
-        store_value_get(vd->store, txn, vd->dek, key, 1, &secret) == 0 &&
-        gov_totp_match(secbuf_cdata(secret), secbuf_len(secret), code, (uint64_t)gov_now(), 1,
-                       &step) == 0 &&
-        (json_int_t)step > json_integer_value(json_object_get(identity, "totp_last_step"))) {
-        ok = true;
-        json_object_set_new(identity, "totp_last_step", json_integer((json_int_t)step));
-        if ((r = gov_identity_save(vd, txn, identity)) != 0)
-            goto out;
-    }
-    /* The audit entry says whether it matched, never what was typed. */
-    ev = req_audit_event(rq, id, json_pack("{s:s}", "change", "mfa.totp"));
-    json_object_set_new(ev, "result", json_string(ok ? "ok" : "refused"));
-    if (!vd->audit || audit_append(vd->audit, txn, ev) != 0) {
-        req_fail(rq, -ERR_AUDIT, "audit log could not be written; request refused");
-        r = -ERR_AUDIT;
-        goto out;
-    }
-    rq->result = json_pack("{s:b}", "ok", ok);
-    r = 0;
-out:
-    secbuf_free(secret);
-    json_decref(identity);
-    json_decref(ev);
-    return r;
+    return mfa_throttle_verify(vd, rq, txn);
 }
 
 const struct op ops_gov_request[] = {

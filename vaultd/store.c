@@ -68,6 +68,7 @@ static const char *const table_names[STORE__TABLES] = {
     [STORE_ROTATION] = "gov_rotation_queue",
     [STORE_USAGE] = "gov_usage",
     [STORE_SESSIONS] = "broker_sessions",
+    [STORE_MFA] = "gov_mfa_throttle",
 };
 
 /*

@@ -43,6 +43,7 @@ enum store_table {
     STORE_ROTATION,   /* queue id -> JSON */
     STORE_USAGE,      /* "identity/account" -> {"last_session","last_use"} */
     STORE_SESSIONS,   /* broker session id -> JSON (docs/api.md, session.*) */
+    STORE_MFA,        /* identity id -> TOTP throttle record (gov_throttle_to_json) */
     STORE__TABLES
 };
 
