@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "custos/log.h"
+#include "gov_access.h"
 #include "gov_state.h"
 #include "scopes.h"
 
@@ -434,6 +435,8 @@ int gov_role_unassign(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *i
         gov_emit(
             rq, "identity.updated",
             json_pack("{s:s,s:s,s:s}", "identity", id, "change", "role.unassign", "role", role));
+        gov_access_changed(rq, "role_unassigned",
+                           json_pack("{s:s,s:s}", "identity", id, "role", role));
         return 0;
     }
     return 0;
@@ -558,6 +561,9 @@ int gov_grant_end(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *g
     gov_emit(rq, strcmp(state, "expired") == 0 ? "grant.expired" : "grant.revoked",
              json_pack("{s:s,s:s,s:s,s:s,s:s}", "grant", grant_id, "identity", identity, "account",
                        account, "by", by ? by : "-", "reason", reason ? reason : ""));
+    gov_access_changed(rq, strcmp(state, "expired") == 0 ? "grant_expired" : "grant_revoked",
+                       json_pack("{s:s,s:s,s:s,s:s}", "grant", grant_id, "identity", identity,
+                                 "account", account, "by", by ? by : "-"));
     if (strcmp(kind, "break-glass") == 0) {
         char why[128];
         snprintf(why, sizeof(why), "break-glass:%s", grant_id);

@@ -139,7 +139,7 @@ MUST_CHECK int gov_rotation_queue(struct vaultd *vd, struct req *rq, MDB_txn *tx
 
 /* Queue an event (data stolen) to push to subscribers once rq's txn is durable. */
 void gov_emit(struct req *rq, const char *type, json_t *data);
-/* Arm a timer once rq's txn is durable: kind "grant" | "request" | "campaign". */
+/* Arm a timer once rq's txn is durable: kind "grant" | "request" | "campaign" | "exception". */
 void gov_schedule(struct req *rq, json_int_t at, const char *kind, const char *id);
 
 /* ---- timers (gov_timers.c; loop thread) ---- */

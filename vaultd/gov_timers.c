@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "custos/log.h"
+#include "gov_access.h"
 #include "gov_state.h"
 
 /*
@@ -104,6 +105,8 @@ static int op_tick(struct vaultd *vd, struct req *rq, MDB_txn *txn)
             r = gov_expire_request(vd, rq, txn, id);
         } else if (strcmp(kind, "campaign") == 0) {
             r = gov_campaign_deadline(vd, rq, txn, id);
+        } else if (strcmp(kind, "exception") == 0) {
+            r = gov_exception_end(vd, rq, txn, id, NULL, NULL);
         }
         if (r != 0) {
             log_err_r(r, "deadline %s %s could not be applied; retrying", kind, id);
@@ -213,12 +216,14 @@ void gov_timers_add(struct vaultd *vd, json_int_t at, const char *kind, const ch
 
 int gov_timers_load(struct vaultd *vd)
 {
+    /* state NULL: objects without a state, due while they have no "ended_at" (exceptions). */
     static const struct {
         enum store_table t;
         const char *kind, *state, *field;
     } src[] = {{STORE_GRANTS, "grant", "active", "expires_at"},
                {STORE_REQUESTS, "request", "pending", "decide_by"},
-               {STORE_CAMPAIGNS, "campaign", "open", "deadline"}};
+               {STORE_CAMPAIGNS, "campaign", "open", "deadline"},
+               {STORE_SOD_EXC, "exception", NULL, "expires_at"}};
     MDB_txn *txn = NULL;
     size_t loaded = 0;
     int r;
@@ -233,7 +238,9 @@ int gov_timers_load(struct vaultd *vd)
             break;
         json_array_foreach(all, i, o)
         {
-            if (strcmp(json_string_value(json_object_get(o, "state")) ?: "", src[s].state) != 0)
+            if (src[s].state ? strcmp(json_string_value(json_object_get(o, "state")) ?: "",
+                                      src[s].state) != 0
+                             : json_is_integer(json_object_get(o, "ended_at")))
                 continue;
             gov_timers_add(vd, json_integer_value(json_object_get(o, src[s].field)), src[s].kind,
                            json_string_value(json_object_get(o, "id")));

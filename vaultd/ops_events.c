@@ -19,6 +19,7 @@ static const char *const event_types[] = {
     "request.created",
     "request.decided",
     "session.kill",
+    "access.changed",
     NULL,
 };
 

@@ -9,6 +9,7 @@
 #include "custos/log.h"
 #include "custos/secbuf.h"
 #include "dispatch.h"
+#include "gov_access.h"
 #include "gov_state.h"
 #include "ops_gov_identity.h"
 #include "ops.h"
@@ -572,6 +573,7 @@ static int identity_leave(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_
             goto out;
     }
     gov_emit(rq, "identity.left", json_pack("{s:s,s:s}", "identity", id, "reason", reason));
+    gov_access_changed(rq, "identity_left", json_pack("{s:s}", "identity", id));
 out:
     json_decref(accounts);
     json_decref(roles);
@@ -598,6 +600,7 @@ int ops_gov_identity_transition(struct vaultd *vd, struct req *rq, MDB_txn *txn,
         gov_identity_set_state(identity, "suspended", gov_now());
         gov_emit(rq, "identity.suspended",
                  json_pack("{s:s,s:s}", "identity", id, "reason", reason));
+        gov_access_changed(rq, "identity_suspended", json_pack("{s:s}", "identity", id));
     } else {
         gov_identity_set_state(identity, to, gov_now());
         gov_emit(rq, "identity.updated",
@@ -684,6 +687,11 @@ static int op_identity_key_add(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         goto out;
     }
     r = store_json_get(vd->store, txn, STORE_KEYFP, fp, &owner);
+    if (r == 0 && json_object_get(owner, "removed_at")) {
+        r = -ERR_NOT_FOUND; /* the record of a removed key: the key may come back */
+        json_decref(owner);
+        owner = NULL;
+    }
     if (r == 0) {
         const char *who = jstr(owner, "identity") ? jstr(owner, "identity") : "?";
         if (strcmp(who, id) == 0)
@@ -696,7 +704,7 @@ static int op_identity_key_add(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if (r != -ERR_NOT_FOUND)
         goto out;
     map = json_pack("{s:s}", "identity", id);
-    if ((r = store_json_put(vd->store, txn, STORE_KEYFP, fp, map, STORE_CREATE)) != 0)
+    if ((r = store_json_put(vd->store, txn, STORE_KEYFP, fp, map, STORE_UPSERT)) != 0)
         goto out;
     if (!json_is_array(json_object_get(obj, "keys")))
         json_object_set_new(obj, "keys", json_array());
@@ -744,17 +752,26 @@ static int op_identity_key_remove(struct vaultd *vd, struct req *rq, MDB_txn *tx
         r = -ERR_NOT_FOUND;
         goto out;
     }
-    /* The map entry goes only if it is this identity's (it always should be). */
+    /*
+     * The map entry (only if it is this identity's, as it always should be)
+     * becomes the record of a removed key, so that gov.authorize and
+     * session.open can say key_removed rather than unknown_key.
+     */
     r = store_json_get(vd->store, txn, STORE_KEYFP, fp, &owner);
-    if (r == 0 && strcmp(jstr(owner, "identity") ? jstr(owner, "identity") : "", id) == 0)
-        r = store_del(vd->store, txn, STORE_KEYFP, fp);
-    else if (r == -ERR_NOT_FOUND || r == 0)
+    if (r == 0 && strcmp(jstr(owner, "identity") ? jstr(owner, "identity") : "", id) == 0) {
+        json_object_set_new(owner, "removed_at", json_integer(gov_now()));
+        json_object_set_new(owner, "removed_by", json_string(rq->principal));
+        r = store_json_put(vd->store, txn, STORE_KEYFP, fp, owner, STORE_UPDATE);
+    } else if (r == -ERR_NOT_FOUND || r == 0) {
         r = 0;
+    }
     if (r != 0)
         goto out;
     if ((r = gov_identity_save(vd, txn, obj)) != 0 ||
         (r = req_audit(vd, rq, txn, id, json_pack("{s:s}", "fp", fp))) != 0)
         goto out;
+    /* Sessions opened with this key end (or are asked about again) at once. */
+    gov_access_changed(rq, "key_removed", json_pack("{s:s,s:s}", "identity", id, "fp", fp));
     rq->result = json_incref(obj);
 out:
     json_decref(obj);

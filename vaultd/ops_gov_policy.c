@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "gov_access.h"
 #include "gov_state.h"
 #include "scopes.h"
 
@@ -172,7 +173,7 @@ out:
 static int op_role_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     const char *name, *k;
-    json_t *obj = NULL, *given = object_from_args(rq), *v;
+    json_t *obj = NULL, *given = object_from_args(rq), *v, *holders = NULL;
     int r;
 
     if ((r = name_arg(rq, "name", &name)) != 0 ||
@@ -189,12 +190,18 @@ static int op_role_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     json_object_set_new(obj, "updated_at", json_integer(gov_now()));
     json_object_del(given, "name");
     if ((r = store_json_put(vd->store, txn, STORE_ROLES, name, obj, STORE_UPDATE)) != 0 ||
-        (r = req_audit(vd, rq, txn, name, json_pack("{s:o}", "changed", keys_of(given)))) != 0)
+        (r = req_audit(vd, rq, txn, name, json_pack("{s:o}", "changed", keys_of(given)))) != 0 ||
+        (r = gov_access_role_holders(vd, txn, name, &holders)) != 0)
         goto out;
+    /* Narrowed entitlements end standing sessions of every holder: they are asked about again. */
+    gov_access_changed(rq, "role_updated",
+                       json_pack("{s:s,s:O,s:o}", "role", name, "identities", holders, "changed",
+                                 keys_of(given)));
     rq->result = json_incref(obj);
 out:
     json_decref(obj);
     json_decref(given);
+    json_decref(holders);
     return r;
 }
 
@@ -266,6 +273,8 @@ static int op_role_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if ((r = store_del(vd->store, txn, STORE_ROLES, name)) != 0 ||
         (r = req_audit(vd, rq, txn, name, NULL)) != 0)
         goto out;
+    /* Nobody holds it (refused above otherwise): announced for the record, matching none. */
+    gov_access_changed(rq, "role_deleted", json_pack("{s:s,s:[]}", "role", name, "identities"));
     rq->result = json_pack("{s:s}", "deleted", name);
 out:
     json_decref(obj);
@@ -327,16 +336,22 @@ static int op_rule_list(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 
 static int op_sod_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
-    json_t *obj = object_from_args(rq);
+    json_t *obj = object_from_args(rq), *violators = NULL;
     int r;
 
     if ((r = policy_check(rq, gov_sod_check, obj)) != 0 ||
         (r = identity_must_exist(vd, rq, txn, jstr(obj, "owner"))) != 0 ||
-        (r = policy_create(vd, rq, txn, STORE_SOD, "SoD rule", obj)) != 0)
+        (r = policy_create(vd, rq, txn, STORE_SOD, "SoD rule", obj)) != 0 ||
+        (r = gov_access_sod_violators(vd, txn, obj, &violators)) != 0)
         goto out;
+    /* Whoever violates the new rule now loses access until its owner grants an exception. */
+    gov_access_changed(rq, "sod_rule_created",
+                       json_pack("{s:O,s:O}", "rule", json_object_get(obj, "name"), "identities",
+                                 violators));
     rq->result = json_incref(obj);
 out:
     json_decref(obj);
+    json_decref(violators);
     return r;
 }
 
@@ -489,6 +504,8 @@ static int op_sod_exception_create(struct vaultd *vd, struct req *rq, MDB_txn *t
                        json_pack("{s:s,s:s,s:s,s:I}", "rule", rname, "identity", id, "approved_by",
                                  me, "expires_at", now + (json_int_t)duration))) != 0)
         goto out;
+    /* Its end withdraws access: the timer announces it (gov_exception_end). */
+    gov_schedule(rq, now + (json_int_t)duration, "exception", xid);
     rq->result = json_incref(exc);
 out:
     json_decref(actor);
@@ -523,6 +540,23 @@ static int op_sod_exception_list(struct vaultd *vd, struct req *rq, MDB_txn *txn
     json_decref(all);
     rq->result = json_pack("{s:o}", "exceptions", out);
     return 0;
+}
+
+/*
+ * An exception withdrawn before its time (scope gov): it ends now, stays on
+ * record (revoked_by, revoke_reason), and the sessions it allowed are asked
+ * about again (access.changed sod_exception_revoked).
+ */
+static int op_sod_exception_revoke(struct vaultd *vd, struct req *rq, MDB_txn *txn)
+{
+    const char *id, *reason;
+    int r;
+
+    if ((r = name_arg(rq, "id", &id)) != 0 || (r = arg_str(rq, "reason", true, &reason)) != 0)
+        return r;
+    if (!*reason || strlen(reason) > GOV_TEXT_MAX)
+        return fail(rq, -ERR_INVAL, "\"reason\" must be non-empty text of at most 1024 bytes");
+    return gov_exception_end(vd, rq, txn, id, rq->principal, reason);
 }
 
 /* ---- auto-approval ---- */
@@ -567,6 +601,7 @@ const struct op ops_gov_policy[] = {
     {"gov.sod.exception.create", SCOPE(REQUEST), ST_UNSEALED, OP_WRITE, op_sod_exception_create,
      NULL},
     {"gov.sod.exception.list", SCOPE(GOV), ST_UNSEALED, OP_READ, op_sod_exception_list, NULL},
+    {"gov.sod.exception.revoke", SCOPE(GOV), ST_UNSEALED, OP_WRITE, op_sod_exception_revoke, NULL},
     {"gov.auto.create", SCOPE(GOV), ST_UNSEALED, OP_WRITE, op_auto_create, NULL},
     {"gov.auto.delete", SCOPE(GOV), ST_UNSEALED, OP_WRITE, op_auto_delete, NULL},
     {"gov.auto.list", SCOPE(GOV), ST_UNSEALED, OP_READ, op_auto_list, NULL},

@@ -916,6 +916,13 @@ int gov_authorize(struct vaultd *vd, MDB_txn *txn, const char *fp, const char *i
             goto out;
         }
         ident = jstr(map, "identity");
+        /* A removed key refuses every access, by grant or standing role alike. */
+        if (json_object_get(map, "removed_at")) {
+            snprintf(msg, sizeof(msg), "key %s was removed from identity %s", fp,
+                     ident ? ident : "-");
+            r = deny(decision, ident, "key_removed", msg);
+            goto out;
+        }
     }
     if (!ident || store_json_get(vd->store, txn, STORE_IDENTITIES, ident, &identity) != 0) {
         snprintf(msg, sizeof(msg), "no identity %s", ident ? ident : "-");
@@ -1117,6 +1124,7 @@ static int op_mfa_check(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if ((r = arg_str(rq, "fp", true, &fp)) != 0)
         return r;
     if (store_json_get(vd->store, txn, STORE_KEYFP, fp, &map) != 0 ||
+        json_object_get(map, "removed_at") ||
         store_json_get(vd->store, txn, STORE_IDENTITIES, jstr(map, "identity"), &identity) != 0) {
         rq->result = json_pack("{s:n,s:b}", "identity", "required", 0);
     } else {

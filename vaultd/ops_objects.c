@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "dispatch.h"
+#include "gov_access.h"
 #include "ops.h"
 #include "scopes.h"
 
@@ -144,20 +145,28 @@ static int target_load(struct vaultd *vd, struct req *rq, MDB_txn *txn, const ch
 static int op_target_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     const char *name;
-    json_t *obj = NULL;
+    json_t *obj = NULL, *before = NULL, *changed = NULL;
     int r;
 
     if ((r = name_arg(rq, "name", &name)) != 0 || (r = target_load(vd, rq, txn, name, &obj)) != 0)
         goto out;
+    before = json_deep_copy(obj);
     if ((r = target_fields(rq, obj)) != 0)
         goto out;
     json_object_set_new(obj, "updated_at", json_integer(ops_now()));
     if ((r = store_json_put(vd->store, txn, STORE_TARGETS, name, obj, STORE_UPDATE)) != 0 ||
         (r = req_audit(vd, rq, txn, name, NULL)) != 0)
         goto out;
+    /* A new host, port or host key: sessions to the old one are the broker's to judge. */
+    changed = gov_access_changed_fields(before, obj);
+    if (json_array_size(changed) > 0)
+        gov_access_changed(rq, "target_updated",
+                           json_pack("{s:s,s:O}", "target", name, "changed", changed));
     rq->result = json_incref(obj);
 out:
     json_decref(obj);
+    json_decref(before);
+    json_decref(changed);
     return r;
 }
 
@@ -222,6 +231,7 @@ static int op_target_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if ((r = store_del(vd->store, txn, STORE_TARGETS, name)) != 0 ||
         (r = req_audit(vd, rq, txn, name, NULL)) != 0)
         goto out;
+    gov_access_changed(rq, "target_deleted", json_pack("{s:s}", "target", name));
     rq->result = json_pack("{s:s}", "deleted", name);
 out:
     json_decref(obj);
@@ -338,21 +348,29 @@ out:
 static int op_account_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     char id[160];
-    json_t *obj = NULL;
+    json_t *obj = NULL, *before = NULL, *changed = NULL;
     int r;
 
     if ((r = ops_account_id(rq, id, sizeof(id))) != 0 ||
         (r = ops_account_load(vd, rq, txn, id, &obj)) != 0)
         goto out;
+    before = json_deep_copy(obj);
     if ((r = account_fields(rq, obj)) != 0)
         goto out;
     json_object_set_new(obj, "updated_at", json_integer(ops_now()));
     if ((r = store_json_put(vd->store, txn, STORE_ACCOUNTS, id, obj, STORE_UPDATE)) != 0 ||
         (r = req_audit(vd, rq, txn, id, NULL)) != 0)
         goto out;
+    changed = gov_access_changed_fields(before, obj);
+    if (json_array_size(changed) > 0)
+        gov_access_changed(rq, "account_updated",
+                           json_pack("{s:s,s:O,s:O}", "account", id, "target",
+                                     json_object_get(obj, "target"), "changed", changed));
     rq->result = ops_account_view(obj);
 out:
     json_decref(obj);
+    json_decref(before);
+    json_decref(changed);
     return r;
 }
 
@@ -384,6 +402,9 @@ static int op_account_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if ((r = store_del(vd->store, txn, STORE_ACCOUNTS, id)) != 0 ||
         (r = req_audit(vd, rq, txn, id, NULL)) != 0)
         goto out;
+    gov_access_changed(rq, "account_deleted",
+                       json_pack("{s:s,s:O}", "account", id, "target",
+                                 json_object_get(obj, "target")));
     rq->result = json_pack("{s:s}", "deleted", id);
 out:
     json_decref(obj);
