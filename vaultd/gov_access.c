@@ -94,7 +94,7 @@ out:
 int gov_exception_end(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
                       const char *by, const char *why)
 {
-    json_t *x = NULL;
+    json_t *x = NULL, *ev;
     json_int_t now = gov_now();
     bool revoke = by != NULL;
     int r;
@@ -128,9 +128,11 @@ int gov_exception_end(struct vaultd *vd, struct req *rq, MDB_txn *txn, const cha
                                  json_object_get(x, "rule"), "identity",
                                  json_object_get(x, "identity"), "by", by, "reason", why))) != 0)
         goto out;
-    gov_access_changed(rq, revoke ? "sod_exception_revoked" : "sod_exception_expired",
-                       json_pack("{s:O,s:O,s:s,s:s?}", "identity", json_object_get(x, "identity"),
-                                 "rule", json_object_get(x, "rule"), "exception", id, "by", by));
+    ev = json_pack("{s:O,s:O,s:s}", "identity", json_object_get(x, "identity"), "rule",
+                   json_object_get(x, "rule"), "exception", id);
+    if (by)
+        json_object_set_new(ev, "by", json_string(by));
+    gov_access_changed(rq, revoke ? "sod_exception_revoked" : "sod_exception_expired", ev);
     if (revoke)
         rq->result = json_incref(x);
 out:
