@@ -119,13 +119,30 @@ static int request_expire(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_
     return 0;
 }
 
+/* Is `actor` one of the request's approvers? */
+static bool is_approver_of(const json_t *request, const json_t *actor)
+{
+    json_t *a;
+    size_t i;
+
+    json_array_foreach(json_object_get(request, "approvers"), i, a)
+    {
+        if (str_eq(a, jstr(actor, "id")))
+            return true;
+    }
+    return false;
+}
+
 /*
  * Approve, deny and cancel decide only before the deadline, whatever the
  * timer did: it may not have run yet (right after an unseal, within the
  * second of the deadline, behind a busy writer).  An overdue request is
  * expired here, as the timer would have, and the decision is refused with
  * errdata {"reason": "request_expired", "request", "decide_by"}; the expiry
- * and its audit entry commit although the request fails (keep_writes).
+ * and its audit entry commit although the request fails (keep_writes).  A
+ * request the timer expired already is refused the same way, so the caller
+ * hears one answer whichever came first.  Call it once the caller is known
+ * to be a party to the request (an approver, the requester).
  */
 static int refuse_if_overdue(struct vaultd *vd, struct req *rq, MDB_txn *txn, json_t *request,
                              const char *decision)
@@ -133,10 +150,15 @@ static int refuse_if_overdue(struct vaultd *vd, struct req *rq, MDB_txn *txn, js
     json_int_t by = json_integer_value(json_object_get(request, "decide_by"));
     int r;
 
-    if (!request_is_overdue(request))
+    if (str_eq(json_object_get(request, "state"), "expired")) {
+        /* nothing to write: the timer did */
+    } else if (!request_is_overdue(request)) {
         return 0;
-    if ((r = request_expire(vd, rq, txn, request)) != 0)
+    } else if ((r = request_expire(vd, rq, txn, request)) != 0) {
         return r;
+    } else {
+        rq->keep_writes = true;
+    }
     req_fail(rq, -ERR_STATE,
              "request %s expired: it was not decided by its deadline (%lld); it can no longer be "
              "%s",
@@ -144,7 +166,6 @@ static int refuse_if_overdue(struct vaultd *vd, struct req *rq, MDB_txn *txn, js
     json_decref(rq->errdata);
     rq->errdata = json_pack("{s:s,s:O,s:I}", "reason", "request_expired", "request",
                             json_object_get(request, "id"), "decide_by", by);
-    rq->keep_writes = true;
     return -ERR_STATE;
 }
 
@@ -370,13 +391,14 @@ static int op_request_approve(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = arg_str(rq, "comment", false, &comment)) != 0 ||
         (r = open_requests_of(vd, txn, jstr(actor, "id"), &mine)) != 0)
         goto out;
+    if (is_approver_of(request, actor) &&
+        (r = refuse_if_overdue(vd, rq, txn, request, "approved")) != 0)
+        goto out;
     if ((r = gov_can_approve(request, actor, mine, why, sizeof(why))) != 0) {
         req_fail(rq, -ERR_DENIED, "%s", why);
         r = -ERR_DENIED;
         goto out;
     }
-    if ((r = refuse_if_overdue(vd, rq, txn, request, "approved")) != 0)
-        goto out;
     json_array_append_new(json_object_get(request, "approvals"),
                           json_pack("{s:O,s:I,s:s}", "by", json_object_get(actor, "id"), "at",
                                     gov_now(), "comment", comment ? comment : ""));
@@ -434,30 +456,28 @@ out:
 static int op_request_deny(struct vaultd *vd, struct req *rq, MDB_txn *txn)
 {
     const char *comment = NULL;
-    json_t *actor = NULL, *request = NULL, *a;
-    bool listed = false;
-    size_t i;
+    json_t *actor = NULL, *request = NULL;
+    bool listed;
     int r;
 
     if ((r = gov_actor(vd, rq, txn, &actor)) != 0 ||
         (r = request_arg(vd, rq, txn, &request)) != 0 ||
         (r = arg_str(rq, "comment", true, &comment)) != 0)
         goto out;
+    listed = is_approver_of(request, actor);
+    if (listed && (r = refuse_if_overdue(vd, rq, txn, request, "denied")) != 0)
+        goto out;
     if (!str_eq(json_object_get(request, "state"), "pending")) {
         req_fail(rq, -ERR_STATE, "request %s is %s", jstr(request, "id"), jstr(request, "state"));
         r = -ERR_STATE;
         goto out;
     }
-    json_array_foreach(json_object_get(request, "approvers"), i,
-                       a) if (str_eq(a, jstr(actor, "id"))) listed = true;
     if (!listed) {
         req_fail(rq, -ERR_DENIED, "%s is not an approver of request %s", jstr(actor, "id"),
                  jstr(request, "id"));
         r = -ERR_DENIED;
         goto out;
     }
-    if ((r = refuse_if_overdue(vd, rq, txn, request, "denied")) != 0)
-        goto out;
     json_object_set_new(request, "state", json_string("denied"));
     json_object_set_new(request, "decided_at", json_integer(gov_now()));
     json_object_set_new(request, "denial",
@@ -489,13 +509,13 @@ static int op_request_cancel(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         r = -ERR_DENIED;
         goto out;
     }
+    if ((r = refuse_if_overdue(vd, rq, txn, request, "cancelled")) != 0)
+        goto out;
     if (!str_eq(json_object_get(request, "state"), "pending")) {
         req_fail(rq, -ERR_STATE, "request %s is %s", jstr(request, "id"), jstr(request, "state"));
         r = -ERR_STATE;
         goto out;
     }
-    if ((r = refuse_if_overdue(vd, rq, txn, request, "cancelled")) != 0)
-        goto out;
     json_object_set_new(request, "state", json_string("cancelled"));
     json_object_set_new(request, "decided_at", json_integer(gov_now()));
     if ((r = request_save(vd, txn, request, STORE_UPDATE)) != 0 ||
