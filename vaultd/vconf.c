@@ -443,7 +443,8 @@ static const struct conf_section sections[] = {
     {.name = "principal",
      .doc = "Maps local callers, identified by the kernel (SO_PEERCRED uid and primary gid), to "
             "API scopes. The first principal, in file order, that lists the caller's uid or gid "
-            "applies; a caller that matches none is denied every op (see [api] allow_self).",
+            "applies; a caller that matches none is closed as it connects (see [api] "
+            "allow_self).",
      .open = principal_open,
      .close = principal_close,
      .example = "admin"},
