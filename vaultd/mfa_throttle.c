@@ -171,9 +171,9 @@ int mfa_throttle_verify(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if (reason)
         json_object_set_new(detail, "reason", json_string(reason));
     if (!ok && strcmp(reason, "wrong_code") == 0)
-        json_object_set_new(detail, "failures",
-                            json_integer(locked_now ? (json_int_t)pol.max_failures
-                                                    : (json_int_t)t.failures));
+        json_object_set_new(
+            detail, "failures",
+            json_integer(locked_now ? (json_int_t)pol.max_failures : (json_int_t)t.failures));
     if (wait)
         json_object_set_new(detail, "retry_after", json_integer(seconds_up(wait)));
     r = audit_attempt(vd, rq, txn, id, ok ? "ok" : "refused", detail);

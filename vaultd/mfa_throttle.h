@@ -22,7 +22,8 @@
 void mfa_throttle_policy(const struct vconf *conf, struct gov_throttle_policy *out);
 /* Wall-clock milliseconds (the record's time base). */
 uint64_t mfa_throttle_now_ms(void);
-/* The record of `identity` (all zero when there is none).  -ERR_CORRUPT for an unreadable record. */
+/* The record of `identity` (all zero when there is none).  -ERR_CORRUPT for an unreadable record.
+ */
 MUST_CHECK int mfa_throttle_load(struct vaultd *vd, MDB_txn *txn, const char *identity,
                                  struct gov_throttle *out);
 /* Store it; a clear record is deleted. */

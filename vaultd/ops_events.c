@@ -6,21 +6,11 @@
 #include "scopes.h"
 
 static const char *const event_types[] = {
-    "grant.created",
-    "grant.expired",
-    "grant.revoked",
-    "identity.suspended",
-    "identity.left",
-    "identity.updated",
-    "identity.mfa_locked",
-    "alert.breakglass",
-    "review.revoked",
-    "rotation.queued",
-    "request.created",
-    "request.decided",
-    "session.kill",
-    "access.changed",
-    NULL,
+    "grant.created",       "grant.expired",    "grant.revoked",
+    "identity.suspended",  "identity.left",    "identity.updated",
+    "identity.mfa_locked", "alert.breakglass", "review.revoked",
+    "rotation.queued",     "request.created",  "request.decided",
+    "session.kill",        "access.changed",   NULL,
 };
 
 static bool known_type(const char *t)

@@ -194,9 +194,9 @@ static int op_role_update(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = gov_access_role_holders(vd, txn, name, &holders)) != 0)
         goto out;
     /* Narrowed entitlements end standing sessions of every holder: they are asked about again. */
-    gov_access_changed(rq, "role_updated",
-                       json_pack("{s:s,s:O,s:o}", "role", name, "identities", holders, "changed",
-                                 keys_of(given)));
+    gov_access_changed(
+        rq, "role_updated",
+        json_pack("{s:s,s:O,s:o}", "role", name, "identities", holders, "changed", keys_of(given)));
     rq->result = json_incref(obj);
 out:
     json_decref(obj);
@@ -345,9 +345,9 @@ static int op_sod_create(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         (r = gov_access_sod_violators(vd, txn, obj, &violators)) != 0)
         goto out;
     /* Whoever violates the new rule now loses access until its owner grants an exception. */
-    gov_access_changed(rq, "sod_rule_created",
-                       json_pack("{s:O,s:O}", "rule", json_object_get(obj, "name"), "identities",
-                                 violators));
+    gov_access_changed(
+        rq, "sod_rule_created",
+        json_pack("{s:O,s:O}", "rule", json_object_get(obj, "name"), "identities", violators));
     rq->result = json_incref(obj);
 out:
     json_decref(obj);

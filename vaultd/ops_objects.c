@@ -402,9 +402,9 @@ static int op_account_delete(struct vaultd *vd, struct req *rq, MDB_txn *txn)
     if ((r = store_del(vd->store, txn, STORE_ACCOUNTS, id)) != 0 ||
         (r = req_audit(vd, rq, txn, id, NULL)) != 0)
         goto out;
-    gov_access_changed(rq, "account_deleted",
-                       json_pack("{s:s,s:O}", "account", id, "target",
-                                 json_object_get(obj, "target")));
+    gov_access_changed(
+        rq, "account_deleted",
+        json_pack("{s:s,s:O}", "account", id, "target", json_object_get(obj, "target")));
     rq->result = json_pack("{s:s}", "deleted", id);
 out:
     json_decref(obj);

@@ -547,11 +547,11 @@ static void on_connection(uv_stream_t *srv, int status)
         conn_close(c, "shutting down");
         return;
     }
-    switch (peer_limits_admit(vd->conf, c->principal, c->self, vd->n_conns - 1,
-                              conns_of_uid(vd, c))) {
+    switch (
+        peer_limits_admit(vd->conf, c->principal, c->self, vd->n_conns - 1, conns_of_uid(vd, c))) {
     case PEER_NO_PRINCIPAL:
-        snprintf(msg, sizeof(msg), "uid %u gid %u is no principal of this vault",
-                 (unsigned)c->uid, (unsigned)c->gid);
+        snprintf(msg, sizeof(msg), "uid %u gid %u is no principal of this vault", (unsigned)c->uid,
+                 (unsigned)c->gid);
         conn_refuse(c, &vd->refused_unknown, -ERR_DENIED, msg);
         return;
     case PEER_FULL:

@@ -52,8 +52,7 @@ enum gov_throttle_verdict gov_throttle_check(const struct gov_throttle_policy *p
     return GOV_THROTTLE_WAIT;
 }
 
-bool gov_throttle_fail(const struct gov_throttle_policy *p, struct gov_throttle *t,
-                       uint64_t now_ms)
+bool gov_throttle_fail(const struct gov_throttle_policy *p, struct gov_throttle *t, uint64_t now_ms)
 {
     uint64_t now = now_ms > t->last_ms ? now_ms : t->last_ms;
     uint64_t quiet_since = t->locked_until_ms > t->last_ms ? t->locked_until_ms : t->last_ms;
@@ -97,8 +96,7 @@ static int member(const json_t *j, const char *k, uint64_t max, uint64_t *out)
 {
     const json_t *v = json_object_get(j, k);
 
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) > max)
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
         return -ERR_CORRUPT;
     *out = (uint64_t)json_integer_value(v);
     return 0;

@@ -10,7 +10,7 @@
 
 #include "custos/gov.h"
 
-#define S 1000u /* one second in ms */
+#define S 1000u             /* one second in ms */
 #define T0 1800000000000ull /* some wall time in ms */
 
 /* The documented defaults: 2 free, delay 1 s doubling, 5 in 15 min lock 15 min, at most 1 day. */
@@ -171,8 +171,8 @@ static void test_no_delay_policy(void **state)
 
 static void test_json_round_trip(void **state)
 {
-    struct gov_throttle t = {.failures = 3, .locks = 2, .first_ms = T0, .last_ms = T0 + 5,
-                             .locked_until_ms = T0 + 9};
+    struct gov_throttle t = {
+        .failures = 3, .locks = 2, .first_ms = T0, .last_ms = T0 + 5, .locked_until_ms = T0 + 9};
     struct gov_throttle u;
     json_t *j = gov_throttle_to_json(&t), *bad;
 
