@@ -91,8 +91,8 @@ out:
     return r;
 }
 
-int gov_exception_end(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
-                      const char *by, const char *why)
+int gov_access_exception_end(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
+                             const char *by, const char *why)
 {
     json_t *x = NULL, *ev;
     json_int_t now = gov_now();

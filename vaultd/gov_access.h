@@ -47,8 +47,8 @@ MUST_CHECK int gov_access_sod_violators(struct vaultd *vd, MDB_txn *txn, const j
  * sod_exception_revoked).  Already ended, or not yet due for the timer: 0,
  * nothing changes.  Unknown id: -ERR_NOT_FOUND with a message.
  */
-MUST_CHECK int gov_exception_end(struct vaultd *vd, struct req *rq, MDB_txn *txn, const char *id,
-                                 const char *by, const char *why);
+MUST_CHECK int gov_access_exception_end(struct vaultd *vd, struct req *rq, MDB_txn *txn,
+                                        const char *id, const char *by, const char *why);
 
 /* Names of the members of `now` that differ from `before` (objects), as a new array. */
 json_t *gov_access_changed_fields(const json_t *before, const json_t *now);

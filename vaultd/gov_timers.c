@@ -106,7 +106,7 @@ static int op_tick(struct vaultd *vd, struct req *rq, MDB_txn *txn)
         } else if (strcmp(kind, "campaign") == 0) {
             r = gov_campaign_deadline(vd, rq, txn, id);
         } else if (strcmp(kind, "exception") == 0) {
-            r = gov_exception_end(vd, rq, txn, id, NULL, NULL);
+            r = gov_access_exception_end(vd, rq, txn, id, NULL, NULL);
         }
         if (r != 0) {
             log_err_r(r, "deadline %s %s could not be applied; retrying", kind, id);

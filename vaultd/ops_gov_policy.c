@@ -504,7 +504,7 @@ static int op_sod_exception_create(struct vaultd *vd, struct req *rq, MDB_txn *t
                        json_pack("{s:s,s:s,s:s,s:I}", "rule", rname, "identity", id, "approved_by",
                                  me, "expires_at", now + (json_int_t)duration))) != 0)
         goto out;
-    /* Its end withdraws access: the timer announces it (gov_exception_end). */
+    /* Its end withdraws access: the timer announces it (gov_access_exception_end). */
     gov_schedule(rq, now + (json_int_t)duration, "exception", xid);
     rq->result = json_incref(exc);
 out:
@@ -556,7 +556,7 @@ static int op_sod_exception_revoke(struct vaultd *vd, struct req *rq, MDB_txn *t
         return r;
     if (!*reason || strlen(reason) > GOV_TEXT_MAX)
         return fail(rq, -ERR_INVAL, "\"reason\" must be non-empty text of at most 1024 bytes");
-    return gov_exception_end(vd, rq, txn, id, rq->principal, reason);
+    return gov_access_exception_end(vd, rq, txn, id, rq->principal, reason);
 }
 
 /* ---- auto-approval ---- */
