@@ -49,11 +49,37 @@ def test_reader_reads_but_cannot_release_or_write():
         v.cleanup()
 
 
+_NO_PRINCIPAL_CLIENT = r'''
+import json, os, socket, sys
+os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[2]))
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+try:
+    s.sendall(b'{"id":1,"op":"target.list","args":{}}\n')
+except OSError:
+    pass
+buf = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+print(json.dumps(buf.decode()))
+'''
+
+
 def test_unknown_uid_is_refused_everything():
+    """A uid of no principal is told why in one line and the connection is closed at once
+    (issue 9: it must not hold a slot): nothing it sends is answered or served."""
     v = make_vault().setup(PASS)
     try:
-        ans = as_user(v, 65532, [["vault.status", {}], ["target.list", {}]])
-        assert all(a["error"]["code"] == "denied" for a in ans), ans
+        p = subprocess.run([sys.executable, "-c", _NO_PRINCIPAL_CLIENT, v.sock, "65532"],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        text = json.loads(p.stdout)
+        lines = [json.loads(l) for l in text.splitlines() if l]
+        assert len(lines) == 1, text  # the refusal, then EOF: target.list got no answer
+        assert lines[0]["error"]["code"] == "denied", lines
+        assert "no principal of this vault" in lines[0]["error"]["message"], lines
     finally:
         v.cleanup()
 
