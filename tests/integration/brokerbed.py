@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from harness import BUILD, Vault
+from harness import BUILD, Vault, sanitizer_report
 from testbed import Target, free_port, ssh_client_key
 
 BROKER = os.path.join(BUILD, "broker", "custos-broker")
@@ -72,9 +72,25 @@ class Broker:
 
     def logtext(self):
         try:
-            return open(self.log, "rb").read().decode("utf-8", "replace")
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def check(self):
+        """Stop the broker; the problems of every run it had: an exit status other than 0
+        (or a start that failed), a sanitizer report in its log. A list of strings."""
+        problems = []
+        try:
+            rc = self.stop()
+            if rc not in (0, None):
+                problems.append("broker exited %s:\n%s" % (rc, self.logtext()[-3000:]))
+        except AssertionError as e:
+            problems.append(str(e))
+        rep = sanitizer_report(self.logtext())
+        if rep is not None:
+            problems.append("broker: sanitizer report in its log:\n" + rep)
+        return problems
 
     def ssh_argv(self, account, command=None, key=None, tty=False, options=()):
         argv = ["ssh", "-F", "/dev/null", "-p", str(self.port)]
@@ -160,18 +176,16 @@ class Stack:
         return self.broker.ssh(account, command, self.keys[ident], **kw)
 
     def cleanup(self):
-        """Stop everything; a broker that did not exit cleanly (or that a sanitizer
+        """Stop everything; a broker or vaultd that did not exit cleanly (or that a sanitizer
         reported on) fails the test, after everything else is stopped."""
-        problem = None
+        problems = []
         if self.broker:
-            try:
-                rc = self.broker.stop()
-                if rc not in (0, None) or "Sanitizer" in self.broker.logtext():
-                    problem = "broker exited %s:\n%s" % (rc, self.broker.logtext()[-3000:])
-            except AssertionError as e:
-                problem = str(e)
+            problems += self.broker.check()
         for t in self.targets:
             t.cleanup()
-        self.vault.cleanup()
-        if problem:
-            raise AssertionError(problem)
+        try:
+            self.vault.cleanup()
+        except AssertionError as e:
+            problems.append(str(e))
+        if problems:
+            raise AssertionError("\n".join(problems))

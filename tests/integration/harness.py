@@ -3,6 +3,10 @@
 
 Every process started here is stopped by its pid; every loop is bounded in count and time.
 Tests are plain functions named test_*; run_tests() prints TAP and exits non-zero on failure.
+A test that cannot run raises Skip("why"): it is reported as `ok N - name # SKIP why`, which
+scripts/test.sh counts as a skip, never as a pass. Every daemon a test starts is checked when
+it is cleaned up: an exit status other than the one the test asked for, or a sanitizer report
+in its log, fails the test.
 """
 import json
 import os
@@ -23,6 +27,34 @@ CLI = os.path.join(BUILD, "cli", "custos")
 # Small Argon2 limits keep the suite fast; the default limits are measured in bench/.
 FAST_KDF = "argon2_ops = 1\nargon2_mem = 8M\n"
 
+# What ASan, LSan and UBSan print when they find something (UBSan with halt_on_error=0 too).
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: AddressSanitizer", "Sanitizer")
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; reported as TAP `# SKIP reason`."""
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in a daemon's log (with some context), or None."""
+    for mark in SANITIZER_MARKS:
+        i = text.find(mark)
+        if i >= 0:
+            return text[max(0, i - 200):i + 3000]
+    return None
+
+
+def daemon_problem(name, rc, expected, log):
+    """Why a stopped daemon fails its test (exit status or sanitizer report), or None."""
+    rep = sanitizer_report(log)
+    if rep is not None:
+        return "%s: sanitizer report in its log:\n%s" % (name, rep)
+    if rc not in expected:
+        return "%s exited %s (expected %s):\n%s" % (name, rc, " or ".join(map(str, expected)),
+                                                   log[-3000:])
+    return None
+
 
 class Vault:
     """One custos-vaultd in its own temp dir."""
@@ -34,21 +66,35 @@ class Vault:
         self.conf = os.path.join(self.tmp, "vaultd.conf")
         self.log = os.path.join(self.tmp, "vaultd.log")
         self.proc = None
+        self.problems = []  # exit statuses and sanitizer reports found so far
+        self._exit_seen = True  # the last process's end was checked (none started yet)
         with open(self.conf, "w") as f:
             f.write("[vault]\ndata_dir = %s\nsocket = %s\n%s%s\n%s\n"
                     % (self.data, self.sock, FAST_KDF, extra_vault, extra))
 
-    def start(self, wait=True, expect_fail=False):
+    def start(self, wait=True, expect_fail=False, argv_prefix=()):
+        """Start vaultd (argv_prefix: e.g. an unshare wrapper that execs it). expect_fail: it
+        must exit at start; its exit status is returned (the test asserts it)."""
+        self._check_exit()  # a previous run that ended unnoticed
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([VAULTD, "-c", self.conf], stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf)
+        self.proc = subprocess.Popen(list(argv_prefix) + [VAULTD, "-c", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=self.logf)
+        self._exit_seen = False
         if expect_fail:
             try:
-                return self.proc.wait(timeout=20)
+                rc = self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self._exit_seen = True
                 raise AssertionError("vaultd did not refuse to start")
+            self.logf.close()
+            self._exit_seen = True
+            if rc < 0:  # a signal (abort_on_error, a crash) is never a clean refusal
+                self.problems.append("vaultd died of signal %d at a refused start:\n%s"
+                                     % (-rc, self.logtext()[-3000:]))
+            return rc
         if wait:
             deadline = time.time() + 20
             while time.time() < deadline:
@@ -67,23 +113,44 @@ class Vault:
             raise AssertionError("vaultd socket did not appear")
         return self
 
+    def _check_exit(self):
+        """A process that ended on its own (not by stop/kill9) is a problem unless it was 0."""
+        if self.proc is None or self._exit_seen or self.proc.poll() is None:
+            return
+        self._exit_seen = True
+        self.logf.close()
+        self.problems.append("vaultd exited %d by itself:\n%s"
+                             % (self.proc.returncode, self.logtext()[-3000:]))
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
+        """Stop vaultd by its pid; it must exit 0 (else the test fails at cleanup)."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is not None:
+            self._check_exit()
+            return self.proc.returncode
         self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            self._exit_seen = True
+            self.problems.append("vaultd did not stop on signal %d" % sig)
             raise AssertionError("vaultd did not stop on signal %d" % sig)
         self.logf.close()
+        self._exit_seen = True
+        if rc != 0:
+            self.problems.append("vaultd exited %d on signal %d:\n%s"
+                                 % (rc, sig, self.logtext()[-3000:]))
         return rc
 
     def kill9(self):
+        """Crash vaultd on purpose (SIGKILL): the one end that need not be clean."""
         self.proc.kill()
         self.proc.wait()
         self.logf.close()
+        self._exit_seen = True
 
     def logtext(self):
         try:
@@ -98,6 +165,10 @@ class Vault:
             e.update(env)
         p = subprocess.run([CLI] + list(args), input=input, capture_output=True, env=e,
                            timeout=timeout)
+        rep = sanitizer_report(p.stderr.decode(errors="replace"))
+        if rep is not None or p.returncode < 0:
+            raise AssertionError("custos %s -> %d, sanitizer report or signal:\n%s"
+                                 % (" ".join(args), p.returncode, rep or ""))
         if check and p.returncode != 0:
             raise AssertionError("custos %s -> %d\nstdout: %s\nstderr: %s" % (
                 " ".join(args), p.returncode, p.stdout.decode(errors="replace"),
@@ -108,9 +179,21 @@ class Vault:
         return Conn(self.sock)
 
     def cleanup(self):
-        if self.proc and self.proc.poll() is None:
-            self.stop()
+        """Stop vaultd, check how it ended and its log for sanitizer reports, remove the temp
+        dir; raise AssertionError (after removing it) if anything was wrong."""
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.stop()
+            self._check_exit()
+        except AssertionError:
+            pass  # recorded in self.problems
+        rep = sanitizer_report(self.logtext())
+        if rep is not None:
+            self.problems.append("vaultd: sanitizer report in its log:\n" + rep)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.problems:
+            problems, self.problems = self.problems, []
+            raise AssertionError("\n".join(problems))
 
     # Convenience: an initialised, unsealed vault (passphrase method).
     def setup(self, passphrase=b"correct horse battery staple"):
@@ -201,18 +284,23 @@ def as_user(vault, uid, calls, gid=None):
 
 
 def run_tests(module_globals):
+    """Run every test_* function, in name order, as TAP. CUSTOS_TEST_ONLY=SUBSTRING (for a
+    developer; scripts/test.sh refuses to run with it set) reports the others as skipped."""
     tests = [(n, f) for n, f in sorted(module_globals.items())
              if n.startswith("test_") and callable(f)]
     only = os.environ.get("CUSTOS_TEST_ONLY")
-    if only:
-        tests = [(n, f) for n, f in tests if only in n]
     print("1..%d" % len(tests))
     failed = 0
     for i, (name, fn) in enumerate(tests, 1):
+        if only and only not in name:
+            print("ok %d - %s # SKIP not selected by CUSTOS_TEST_ONLY=%s" % (i, name, only))
+            continue
         t0 = time.time()
         try:
             fn()
             print("ok %d - %s (%.2fs)" % (i, name, time.time() - t0))
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, name, str(e) or "no reason given"))
         except Exception:
             failed += 1
             print("not ok %d - %s" % (i, name))
