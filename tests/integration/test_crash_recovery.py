@@ -120,13 +120,15 @@ def test_newer_schema_is_refused():
 
 def test_second_daemon_on_same_socket_refused():
     v = Vault().setup(PASS)
+    v2 = Vault()
     try:
-        v2 = Vault()
         open(v2.conf, "w").write(open(v.conf).read())
         rc = v2.start(expect_fail=True)
         assert rc == 1, rc
+        assert "another vaultd is listening" in v2.logtext(), v2.logtext()[-2000:]
         assert json.loads(v.cli("--json", "vault", "status").stdout)["state"] == "unsealed"
     finally:
+        v2.cleanup()  # its own temp dir (config and log), never the first vault's files
         v.cleanup()
 
 

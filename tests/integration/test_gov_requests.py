@@ -282,9 +282,7 @@ def test_cli_gov_request_flow():
     try:
         world(v).close()
         p = v.cli("--json", "gov", "request", "root@web01", "30m", "fix", "the", "disk",
-                  "--as", "alice", check=False)
-        if p.returncode == 2 and b"unknown" in p.stderr:
-            return  # CLI gov commands not built in this tree yet
+                  "--as", "alice")
         req = json.loads(p.stdout)
         assert req["state"] == "pending" and req["reason"] == "fix the disk", req
         p = v.cli("gov", "approve", req["id"], "--as", "alice", check=False)
