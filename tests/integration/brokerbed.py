@@ -16,6 +16,22 @@ BROKER = os.path.join(BUILD, "broker", "custos-broker")
 PASS = b"broker-test-passphrase"
 
 
+def wait_eof(s, deadline):
+    """Seconds until the peer closed s (EOF or reset), or None if it was still open at the
+    deadline (never counted as closed). What the broker sent before is discarded."""
+    t0 = time.time()
+    while time.time() < deadline:
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            if s.recv(65536) == b"":
+                return time.time() - t0
+        except socket.timeout:
+            return None
+        except (ConnectionResetError, BrokenPipeError):
+            return time.time() - t0
+    return None
+
+
 class Broker:
     def __init__(self, vault, extra=""):
         self.vault = vault

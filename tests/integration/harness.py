@@ -178,6 +178,22 @@ class Vault:
     def connect(self):
         return Conn(self.sock)
 
+    def patch_data(self, old, new):
+        """Edit data.mdb in place while vaultd is stopped: every occurrence of the bytes `old`
+        (LMDB keeps older copies of a page too) becomes `new`, of the same length. Objects
+        are stored as compact JSON with sorted keys (store.c), e.g. b'"decide_by":1767225600'.
+        Returns how many were changed (at least one, or AssertionError)."""
+        assert self.proc is None or self.proc.poll() is not None, "vaultd must be stopped"
+        assert len(old) == len(new), (old, new)
+        path = os.path.join(self.data, "data.mdb")
+        with open(path, "rb") as f:
+            raw = f.read()
+        n = raw.count(old)
+        assert n > 0, "%r not found in data.mdb" % old
+        with open(path, "r+b") as f:
+            f.write(raw.replace(old, new))
+        return n
+
     def cleanup(self):
         """Stop vaultd, check how it ended and its log for sanitizer reports, remove the temp
         dir; raise AssertionError (after removing it) if anything was wrong."""

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from brokerbed import Stack
+from brokerbed import Stack, wait_eof
 from harness import run_tests
 
 
@@ -207,6 +207,22 @@ def test_grant_expiry_ends_live_session():
         err = p.stderr.read()
         assert b"ends in" in err, err          # the expiry warning came first
         assert b"session ended" in err, err
+        # The vault's timer expired the grant (the broker's own deadline alone would also
+        # end the session): the grant is expired by the timer, and the session closed.
+        deadline = time.time() + 5
+        while time.time() < deadline and \
+                st.c.ok("gov.grant.get", {"id": gid})["state"] == "active":
+            time.sleep(0.05)
+        g = st.c.ok("gov.grant.get", {"id": gid})
+        assert g["state"] == "expired", g
+        ends = [json.loads(l) for l in st.vault.cli("audit", "export").stdout.decode()
+                .splitlines() if '"grant.expire"' in l]
+        assert len(ends) == 1 and ends[0]["detail"]["by"] == "timer", ends
+        deadline = time.time() + 5
+        while time.time() < deadline and st.c.ok("session.list", {"state": "live"})["sessions"]:
+            time.sleep(0.05)
+        s = st.c.ok("session.list", {"identity": "alice"})["sessions"]
+        assert [x["state"] for x in s] == ["closed"] and s[0]["grant"] == gid, s
     finally:
         st.cleanup()
 
@@ -234,11 +250,12 @@ def test_operator_kill():
         st.cleanup()
 
 
-def test_garbage_and_half_handshakes_do_not_hurt():
+def test_garbage_and_half_handshakes_do_not_hurt_and_auth_timeout_closes_them():
     st = Stack(broker_extra="auth_timeout = 3")
     try:
         st.grant()
         socks = []
+        t0 = time.time()
         for i in range(20):
             s = socket.create_connection(("127.0.0.1", st.broker.port), timeout=5)
             if i % 3 == 0:
@@ -247,7 +264,16 @@ def test_garbage_and_half_handshakes_do_not_hurt():
                 s.sendall(b"SSH-2.0-half\r\n")  # then nothing
             socks.append(s)
         assert st.ssh("echo fine").stdout == b"fine\n"
-        for s in socks:
+        # Every half-open connection is closed by the broker: garbage at once or at the
+        # timeout, a silent or half handshake by auth_timeout (3 s; a 1 s watchdog).
+        deadline = t0 + 3 + 3
+        for i, s in enumerate(socks):
+            took = wait_eof(s, deadline)
+            assert took is not None, "connection %d still open %.1fs after it was made" % (
+                i, time.time() - t0)
+            if i % 3 == 2:
+                assert time.time() - t0 >= 2.5, "silent connection %d closed before " \
+                    "auth_timeout (%.1fs)" % (i, time.time() - t0)
             s.close()
         assert st.broker.proc.poll() is None
         assert st.ssh("echo still-fine").stdout == b"still-fine\n"
@@ -330,9 +356,11 @@ def test_file_transfer_needs_an_entitlement_that_allows_it():
         common = ["-F", "/dev/null", "-P", str(st.broker.port), "-i", st.keys["alice"],
                   "-o", "UserKnownHostsFile=" + st.broker.known_hosts, "-o", "BatchMode=yes",
                   "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"]
-        p = subprocess.run(["scp"] + common + [src, "root@web01@127.0.0.1:/tmp/x.bin"],
+        # The copy lands in the target's private /root (never the host's own /tmp).
+        p = subprocess.run(["scp"] + common + [src, "root@web01@127.0.0.1:/root/x.bin"],
                            capture_output=True, timeout=60)
         assert p.returncode != 0 and b"not allowed" in p.stderr, p
+        assert not os.path.exists(st.targets[0].path("/root/x.bin"))
         # An entitlement with file_transfer: sftp/scp pass through.
         st.c.ok("gov.role.create", {"name": "web-files", "kind": "requestable",
                                     "entitlements": [{"account": "root@web01",
@@ -346,10 +374,12 @@ def test_file_transfer_needs_an_entitlement_that_allows_it():
                                            "duration": 600, "reason": "copy a file",
                                            "file_transfer": True})
         st.c.ok("gov.request.approve", {"as": "bob", "id": r["id"]})
-        p = subprocess.run(["scp"] + common + [src, "root@web01@127.0.0.1:/tmp/x.bin"],
+        p = subprocess.run(["scp"] + common + [src, "root@web01@127.0.0.1:/root/x.bin"],
                            capture_output=True, timeout=60)
         assert p.returncode == 0, p
-        p = st.ssh("sha256sum /tmp/x.bin")
+        with open(st.targets[0].path("/root/x.bin"), "rb") as f:
+            assert f.read() == open(src, "rb").read()
+        p = st.ssh("sha256sum /root/x.bin")
         import hashlib
         assert hashlib.sha256(open(src, "rb").read()).hexdigest().encode() in p.stdout, p
     finally:
@@ -427,23 +457,23 @@ def test_port_forwarding_is_refused():
             "LocalForward=127.0.0.1:%d 127.0.0.1:%d" % (lport, st.targets[0].port)])
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
-        data, connected = b"", False
-        deadline = time.time() + 10
-        while time.time() < deadline and not connected:
+        c, deadline = None, time.time() + 10
+        while time.time() < deadline and c is None:
             try:
                 c = socket.create_connection(("127.0.0.1", lport), timeout=2)
-                connected = True
-                c.settimeout(3)
-                try:
-                    data = c.recv(64)
-                except (socket.timeout, ConnectionResetError):
-                    data = b""
-                c.close()
             except OSError:
                 time.sleep(0.2)
-        assert connected, "the client never listened on the forward port"
-        assert not data.startswith(b"SSH-2.0-"), data  # the target's banner never came back
-        assert proc.wait(timeout=20) == 0  # the session itself was fine
+        assert c is not None, "the client never listened on the forward port"
+        # Refused: the broker closes the channel, so the client closes this connection
+        # (EOF) without a byte from the target; still open after 5 s is a failure.
+        assert wait_eof(c, time.time() + 5) is not None, "forwarded connection not closed"
+        c.close()
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, (out, err)  # the session itself was fine
+        assert b"forwarding to 127.0.0.1:%d refused" % st.targets[0].port in err, err
+        audit = st.vault.cli("audit", "export").stdout.decode().replace(" ", "")
+        assert '"forward_port":%d' % st.targets[0].port in audit, audit[-2000:]
+        assert '"action":"deny"' in audit, audit[-2000:]
     finally:
         st.cleanup()
 

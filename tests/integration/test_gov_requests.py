@@ -67,9 +67,15 @@ def test_request_approve_grant_authorize_and_no_self_approval():
         assert req["state"] == "pending" and req["approvers"] == ["bob"], req
         auth = c.ok("gov.authorize", {"identity": "alice", "account": "root@web01"})
         assert auth["allow"] is False and auth["reason"] == "no_grant", auth
-        # Self-approval refused; a non-approver refused.
-        assert c.err("gov.request.approve", {"as": "alice", "id": req["id"]}) == "denied"
-        assert c.err("gov.request.approve", {"as": "carol", "id": req["id"]}) == "denied"
+        # Self-approval refused; a non-approver refused: each with its reason, nothing changed.
+        e = c.call("gov.request.approve", {"as": "alice", "id": req["id"]})["error"]
+        assert e == {"code": "denied", "message": "nobody approves their own request"}, e
+        e = c.call("gov.request.approve", {"as": "carol", "id": req["id"]})["error"]
+        assert e == {"code": "denied", "message": "carol is not an approver of request %s"
+                     % req["id"]}, e
+        q = c.ok("gov.request.get", {"id": req["id"]})
+        assert q["state"] == "pending" and q["approvals"] == [] and q["grant"] is None, q
+        assert c.ok("gov.grant.list", {"identity": "alice"})["grants"] == []
         done = c.ok("gov.request.approve", {"as": "bob", "id": req["id"], "comment": "ok"})
         assert done["state"] == "approved" and done["grant"], done
         # Authorized by key fingerprint, with the grant.
@@ -96,7 +102,7 @@ def test_request_approve_grant_authorize_and_no_self_approval():
         v.cleanup()
 
 
-def test_grant_expires_by_timer_and_subscriber_sees_it():
+def test_revoked_grant_reads_grant_expired_and_subscriber_sees_it():
     v = Vault().setup(PASS)
     try:
         c = world(v)
@@ -109,10 +115,9 @@ def test_grant_expires_by_timer_and_subscriber_sees_it():
         ev = sub.recv()
         assert ev["event"] == "grant.created", ev
         gid = ev["data"]["grant"]
-        # Shorten the grant by revoking/recreating is not possible: test expiry with a
-        # minimal duration by pushing the clock is not possible either, so use the
-        # 60 s floor and a revoke for the fast path, and check the timer on a restart.
+        # Ended early by a revoke (the timer's own expiry: test_timer_expires_grant_*).
         c.ok("gov.grant.revoke", {"id": gid, "reason": "done early"})
+        assert c.ok("gov.grant.get", {"id": gid})["state"] == "revoked"
         auth = c.ok("gov.authorize", {"identity": "alice", "account": "root@web01"})
         assert auth["allow"] is False and auth["reason"] == "grant_expired", auth
         c.close()
@@ -136,11 +141,96 @@ def test_timer_expires_grant_within_a_second():
         late = time.time() - grant["expires_at"]
         assert ev["event"] == "grant.expired" and ev["data"]["grant"] == g, ev
         assert -0.5 < late < 1.0, late
-        assert c.ok("gov.grant.get", {"id": g})["state"] == "expired"
+        assert ev["data"]["by"] == "timer", ev
+        got = c.ok("gov.grant.get", {"id": g})
+        assert got["state"] == "expired", got
         auth = c.ok("gov.authorize", {"identity": "alice", "account": "root@web01"})
         assert auth["reason"] == "grant_expired", auth
+        ends = [e for e in c.ok("audit.export", {"limit": 10000})["entries"]
+                if (e.get("detail") or {}).get("grant") == g and
+                e["detail"].get("change", "").startswith("grant.")]
+        assert [e["detail"]["change"] for e in ends] == ["grant.create", "grant.expire"], ends
+        assert ends[-1]["principal"] == "timer" and ends[-1]["detail"]["by"] == "timer", ends
         c.close()
         sub.close()
+    finally:
+        v.cleanup()
+
+
+def test_timer_loaded_at_unseal_expires_grant_at_its_time():
+    """The deadlines are loaded at unseal: a grant whose end was moved 3 s ahead in data.mdb
+    (vaultd stopped) is expired by the timer at that second, with its event and audit entry."""
+    v = Vault().setup(PASS)
+    try:
+        c = world(v)
+        req = c.ok("gov.request.create", {"as": "alice", "account": "root@web01",
+                                          "duration": 3600, "reason": "restart test"})
+        g = c.ok("gov.grant.get", {"id": c.ok("gov.request.approve",
+                                                {"as": "bob", "id": req["id"]})["grant"]})
+        c.close()
+        v.cli("vault", "seal")
+        v.stop()
+        soon = int(time.time()) + 3
+        v.patch_data(b'"expires_at":%d' % g["expires_at"], b'"expires_at":%d' % soon)
+        v.start()
+        v.cli("vault", "unseal", input=PASS + b"\n")
+        c = v.connect()
+        sub = v.connect()
+        sub.ok("events.subscribe", {"types": ["grant.expired"]})
+        assert c.ok("gov.grant.get", {"id": g["id"]})["state"] == "active"
+        auth = c.ok("gov.authorize", {"identity": "alice", "account": "root@web01"})
+        assert auth["allow"] is True and auth["expires_at"] == soon, auth
+        sub.s.settimeout(10)
+        ev = sub.recv()
+        late = time.time() - soon
+        assert ev["event"] == "grant.expired" and ev["data"]["grant"] == g["id"], ev
+        assert ev["data"]["by"] == "timer" and -0.5 < late < 1.0, (ev, late)
+        assert c.ok("gov.grant.get", {"id": g["id"]})["state"] == "expired"
+        auth = c.ok("gov.authorize", {"identity": "alice", "account": "root@web01"})
+        assert auth["allow"] is False and auth["reason"] == "grant_expired", auth
+        exp = [e for e in c.ok("audit.export", {"limit": 10000})["entries"]
+               if (e.get("detail") or {}).get("change") == "grant.expire"]
+        assert len(exp) == 1 and exp[0]["detail"]["grant"] == g["id"], exp
+        c.close()
+        sub.close()
+    finally:
+        v.cleanup()
+
+
+def test_request_not_decided_in_time_expires_and_cannot_be_approved():
+    """A pending request expires at decide_by (24 h after creation): the deadline is moved
+    into the past in data.mdb while vaultd is stopped, so the timer loaded at unseal expires
+    it at once."""
+    v = Vault().setup(PASS)
+    try:
+        c = world(v)
+        req = c.ok("gov.request.create", {"as": "alice", "account": "root@web01",
+                                          "duration": 600, "reason": "nobody answers"})
+        assert req["decide_by"] - req["created_at"] == 86400, req
+        c.close()
+        v.cli("vault", "seal")
+        v.stop()
+        past = int(time.time()) - 10
+        v.patch_data(b'"decide_by":%d' % req["decide_by"], b'"decide_by":%d' % past)
+        v.start()
+        v.cli("vault", "unseal", input=PASS + b"\n")
+        c = v.connect()
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            q = c.ok("gov.request.get", {"id": req["id"]})
+            if q["state"] != "pending":
+                break
+            time.sleep(0.05)
+        assert q["state"] == "expired" and q["decided_at"] and q["grant"] is None, q
+        e = c.call("gov.request.approve", {"as": "bob", "id": req["id"]})["error"]
+        assert e == {"code": "denied", "message": "request %s is expired, not pending"
+                     % req["id"]}, e
+        assert c.ok("gov.grant.list", {"identity": "alice"})["grants"] == []
+        exp = [e for e in c.ok("audit.export", {"limit": 10000})["entries"]
+               if (e.get("detail") or {}).get("change") == "request.expire"]
+        assert len(exp) == 1 and exp[0]["detail"]["request"] == req["id"], exp
+        assert exp[0]["principal"] == "timer", exp
+        c.close()
     finally:
         v.cleanup()
 
@@ -157,14 +247,23 @@ def test_two_person_rule_and_reciprocal_approval_refused():
                                          "duration": 600, "reason": "erin needs it"})
         assert sorted(r1["approvers"]) == ["frank", "gina"], r1
         a = c.ok("gov.request.approve", {"as": "frank", "id": r1["id"]})
-        assert a["state"] == "pending"  # needs a second, different person
-        assert c.err("gov.request.approve", {"as": "frank", "id": r1["id"]}) == "denied"
+        assert a["state"] == "pending" and a["grant"] is None  # a second person is needed
+        e = c.call("gov.request.approve", {"as": "frank", "id": r1["id"]})["error"]
+        assert e == {"code": "denied", "message": "frank already approved request %s; a second "
+                     "approver is needed" % r1["id"]}, e
+        q = c.ok("gov.request.get", {"id": r1["id"]})
+        assert q["state"] == "pending" and [x["by"] for x in q["approvals"]] == ["frank"], q
         # frank files his own; erin (whose request frank approved) may not approve it.
         r2 = c.ok("gov.request.create", {"as": "frank", "account": "root@db02",
                                          "duration": 600, "reason": "frank needs it"})
-        ans = c.call("gov.request.approve", {"as": "erin", "id": r2["id"]})
-        assert ans["error"]["code"] == "denied", ans
+        e = c.call("gov.request.approve", {"as": "erin", "id": r2["id"]})["error"]
+        assert e == {"code": "denied", "message": "frank approved your request %s; two-person "
+                     "requests cannot be approved in return" % r1["id"]}, e
+        q = c.ok("gov.request.get", {"id": r2["id"]})
+        assert q["state"] == "pending" and q["approvals"] == [], q
         assert c.ok("gov.request.approve", {"as": "gina", "id": r1["id"]})["state"] == "approved"
+        assert c.ok("gov.grant.list", {"identity": "erin"})["grants"][0]["state"] == "active"
+        assert c.ok("gov.grant.list", {"identity": "frank"})["grants"] == []
         c.close()
     finally:
         v.cleanup()
