@@ -121,6 +121,7 @@ def run_test(t):
     if scenario:
         env["CUSTOS_TEST_ONLY"] = scenario
     with tempfile.TemporaryDirectory(prefix="custos-mut-") as tmp:
+        os.chmod(tmp, 0o755)  # tests run daemons as other uids, which must reach their dirs
         env["TMPDIR"] = tmp
         try:
             p = subprocess.run(["meson", "test", "-C", bld, "--no-rebuild", "--print-errorlogs",

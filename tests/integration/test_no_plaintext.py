@@ -3,6 +3,7 @@
 """No secret value in clear in the LMDB file, mdb_dump, logs, audit export or backups."""
 import os
 import subprocess
+import time
 
 from harness import Vault, run_tests
 
@@ -43,17 +44,66 @@ def test_no_secret_in_clear_anywhere():
         v.cleanup()
 
 
-def test_core_dumps_disabled():
+NOBODY = 65534
+
+
+def test_not_dumpable_and_no_core():
+    """vaultd runs as a non-root uid here, so that being non-dumpable shows: the kernel
+    makes /proc/PID/* root's and refuses the same uid reading its environ; a dumpable
+    process's files would belong to its own uid and be readable by it."""
+    v = Vault(extra_vault="socket_mode = 0666\n")
+    try:
+        for d, _, files in os.walk(v.tmp):
+            os.chown(d, NOBODY, NOBODY)
+            for f in files:
+                os.chown(os.path.join(d, f), NOBODY, NOBODY)
+        v.start(argv_prefix=["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                             "--clear-groups", "--"])
+        pid = v.proc.pid
+        with open("/proc/%d/status" % pid) as f:
+            uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        assert uid == [str(NOBODY)] * 4, uid
+        with open("/proc/%d/limits" % pid) as f:
+            core = [l for l in f if l.startswith("Max core file size")][0]
+        assert core.split()[4:6] == ["0", "0"], core
+        for name in ("environ", "mem", "maps", "status"):
+            st = os.stat("/proc/%d/%s" % (pid, name))
+            assert (st.st_uid, st.st_gid) == (0, 0), (name, st.st_uid, st.st_gid)
+        p = subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                            "--clear-groups", "--", "cat", "/proc/%d/environ" % pid],
+                           capture_output=True, timeout=10)
+        assert p.returncode != 0 and b"Permission denied" in p.stderr, p
+        # The same uid's own process (dumpable) for comparison: its files are its own.
+        q = subprocess.Popen(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                              "--clear-groups", "--", "sleep", "10"])
+        try:
+            deadline = time.time() + 5
+            while time.time() < deadline and os.stat("/proc/%d/environ" % q.pid).st_uid != NOBODY:
+                time.sleep(0.02)
+            assert os.stat("/proc/%d/environ" % q.pid).st_uid == NOBODY
+        finally:
+            q.kill()
+            q.wait()
+    finally:
+        v.cleanup()
+
+
+def test_secrets_in_locked_memory_once_unsealed():
+    """Keys live in sodium_malloc memory, which is mlocked: VmLck grows at unseal (the KEK,
+    the data key); a secbuf that were not locked would leave VmLck where it was."""
     v = Vault().start()
     try:
-        with open("/proc/%d/limits" % v.proc.pid) as f:
-            core = [l for l in f if l.startswith("Max core file size")][0]
-        assert core.split()[4] == "0", core
-        status = open("/proc/%d/status" % v.proc.pid).read()
-        # Not dumpable: /proc/PID/environ etc. become root-owned; check via the mem file owner.
-        st = os.stat("/proc/%d/mem" % v.proc.pid)
-        assert st.st_uid == 0, st
-        assert "VmLck" in status
+        def vmlck():
+            with open("/proc/%d/status" % v.proc.pid) as f:
+                line = [l for l in f if l.startswith("VmLck:")][0]
+            assert line.split()[2] == "kB", line
+            return int(line.split()[1])
+        v.cli("vault", "init", "--passphrase", input=PASS + b"\n")
+        sealed = vmlck()
+        v.cli("vault", "unseal", input=PASS + b"\n")
+        unsealed = vmlck()
+        # Each secbuf is at least one locked page (4 kB) between its guard pages.
+        assert unsealed >= sealed + 4, (sealed, unsealed)
     finally:
         v.cleanup()
 

@@ -107,14 +107,15 @@ def test_shamir_k_of_n_from_different_callers():
         # Two shares: still sealed; a repeated share is not counted.
         v.cli("vault", "unseal", "--share", input=shares[0].encode() + b"\n")
         p = v.cli("vault", "unseal", "--share", input=shares[0].encode() + b"\n", check=False)
-        assert p.returncode != 0
+        assert p.returncode == 1 and b"was given already (invalid)" in p.stderr, p
         v.cli("vault", "unseal", "--share", input=shares[3].encode() + b"\n")
         st = status(v)
         assert st["state"] == "sealed" and st["shares_given"] == 2, st
         # A mistyped share is refused by its check digits.
         bad = shares[4][:-3] + ("0" if shares[4][-3] != "0" else "1") + shares[4][-2:]
         p = v.cli("vault", "unseal", "--share", input=bad.encode() + b"\n", check=False)
-        assert p.returncode != 0
+        assert p.returncode == 1 and b"malformed or mistyped (parse)" in p.stderr, p
+        assert status(v)["shares_given"] == 2
         # Third share from a raw socket client (another caller).
         c = v.connect()
         res = c.ok("vault.unseal", {"share": shares[4]})
@@ -130,13 +131,23 @@ def test_shamir_k_of_n_from_different_callers():
             c.ok("vault.unseal", {"share": other["shares"][0]})
             c.ok("vault.unseal", {"share": other["shares"][1]})
             assert c.err("vault.unseal", {"share": other["shares"][2]}) == "auth_failed"
-            # A share of a different threshold is refused outright.
-            odd = json.loads(v2.cli("--json", "vault", "status").stdout)
-            assert odd["state"] == "sealed"
             c.close()
         finally:
             v2.cleanup()
-        assert status(v)["state"] == "sealed"
+        # A share of a split with another threshold is refused outright, not counted.
+        v3 = Vault()
+        try:
+            v3.start()
+            odd = json.loads(v3.cli("--json", "vault", "init", "--shamir", "3/2").stdout)
+            c = v.connect()
+            e = c.call("vault.unseal", {"share": odd["shares"][0]})["error"]
+            assert e == {"code": "invalid", "message": "share does not fit this vault or was "
+                         "given already"}, e
+            c.close()
+        finally:
+            v3.cleanup()
+        st = status(v)
+        assert st["state"] == "sealed" and st["shares_given"] == 0, st
     finally:
         v.cleanup()
 
