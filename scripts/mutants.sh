@@ -55,12 +55,12 @@ if [ ! -f "$bld/build.ninja" ]; then
 fi
 
 python3 - "$root" "$src" "$bld" "$mode" "${names[@]}" <<'PY'
-import glob, json, os, subprocess, sys, tempfile, time
+import glob, json, os, re, subprocess, sys, tempfile, time
 
 root, src, bld, mode = sys.argv[1:5]
 only = sys.argv[5:]
 SEARCH = ("common", "vaultd", "broker", "cli", "include")  # where a mutant may change code
-KEYS = {"check", "find", "replace", "tests", "fast", "note"}
+KEYS = {"check", "tests", "fast"}  # and find/replace, find2/replace2, ... (applied in order)
 
 
 def parse(path):
@@ -74,16 +74,24 @@ def parse(path):
                 m[key] += "\n" + line.strip()
                 continue
             k, sep, v = line.partition(":")
-            if not sep or k.strip() not in KEYS:
-                raise SystemExit("%s:%d: expected KEY: VALUE (%s)" % (path, n, ", ".join(KEYS)))
-            key = k.strip()
+            k = k.strip()
+            if not sep or not (k in KEYS or re.fullmatch(r"(find|replace)[2-9]?", k)):
+                raise SystemExit("%s:%d: expected KEY: VALUE (check, find, replace, tests, "
+                                 "fast; find2/replace2 ...)" % (path, n))
+            key = k
             m[key] = v.strip()
     for k in ("check", "find", "replace", "tests"):
-        if not m.get(k) and not (k == "replace" and k in m):
+        if k not in m or (k != "replace" and not m[k]):
             raise SystemExit("%s: no %s:" % (path, k))
     # \n and \t in find/replace stand for a newline and a tab (for a change across lines).
-    for k in ("find", "replace"):
-        m[k] = m[k].replace("\\n", "\n").replace("\\t", "\t")
+    m["edits"] = []
+    for suffix in [""] + [str(i) for i in range(2, 10)]:
+        if "find" + suffix not in m:
+            continue
+        if "replace" + suffix not in m:
+            raise SystemExit("%s: find%s without replace%s" % (path, suffix, suffix))
+        m["edits"].append(tuple(m[k].replace("\\n", "\n").replace("\\t", "\t")
+                                for k in ("find" + suffix, "replace" + suffix)))
     m["tests"] = m["tests"].split()
     m["name"] = os.path.basename(path)[:-len(".mutant")]
     return m
@@ -180,21 +188,30 @@ base = time.time() - t0
 killed = survived = broken = 0
 for m in mutants:
     t1 = time.time()
-    rel, err = locate(m["find"])
-    if err:
-        print("BROKEN %s: %s (check: %s)" % (m["name"], err, m["check"]))
-        broken += 1
-        continue
-    path = os.path.join(src, rel)
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        orig = f.read()
-    try:
+    originals = {}  # path -> text before this mutant
+    err = None
+    for find, replace in m["edits"]:
+        rel, err = locate(find)
+        if err:
+            break
+        path = os.path.join(src, rel)
+        if path not in originals:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
+                originals[path] = f.read()
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
         with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(orig.replace(m["find"], m["replace"], 1))
+            f.write(text.replace(find, replace, 1))
+    where = ",".join(sorted(os.path.relpath(p, src) for p in originals))
+    try:
+        if err:
+            print("BROKEN %s: %s (check: %s)" % (m["name"], err, m["check"]))
+            broken += 1
+            continue
         ok, log = build()
         if not ok:
             print(log)
-            print("BROKEN %s: does not build (%s)" % (m["name"], rel))
+            print("BROKEN %s: does not build (%s)" % (m["name"], where))
             broken += 1
             continue
         by = None
@@ -214,14 +231,15 @@ for m in mutants:
         dt = time.time() - t1
         if by:
             killed += 1
-            print("KILLED %s by %s (%.0fs): %s [%s]" % (m["name"], by, dt, m["check"], rel))
+            print("KILLED %s by %s (%.0fs): %s [%s]" % (m["name"], by, dt, m["check"], where))
         else:
             survived += 1
             print("SURVIVED %s (%.0fs): %s [%s]; no failure in: %s" % (
-                m["name"], dt, m["check"], rel, " ".join(m["tests"])))
+                m["name"], dt, m["check"], where, " ".join(m["tests"])))
     finally:
-        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(orig)  # a fresh mtime: the next build compiles the original again
+        for path, text in originals.items():
+            with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(text)  # a fresh mtime: the next build compiles the original again
     sys.stdout.flush()
 
 ok, log = build()  # leave the scratch build matching the tree
