@@ -45,9 +45,13 @@ static bool mfa_required(struct admin_leg *al)
     json_t *res = NULL;
     bool req = false;
 
-    if (sync_call(al, "gov.mfa.check", json_pack("{s:s}", "fp", al->fp), &res) != 0) {
-        snprintf(al->refuse, sizeof(al->refuse),
-                 "the vault could not be asked whether a one-time code is needed; try again");
+    int r = sync_call(al, "gov.mfa.check", json_pack("{s:s}", "fp", al->fp), &res);
+
+    if (r != 0) {
+        snprintf(al->refuse, sizeof(al->refuse), "%s",
+                 r == -ERR_SEALED
+                     ? "the vault is sealed; try again once it is unsealed"
+                     : "the vault could not be asked whether a one-time code is needed; try again");
         return false;
     }
     req = json_is_true(json_object_get(res, "required"));
