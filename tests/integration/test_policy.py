@@ -342,6 +342,124 @@ def test_allow_list_shell_refuses_lines_it_cannot_follow():
         st.cleanup()
 
 
+def test_typed_ctrl_w_ctrl_c_on_a_held_line_and_the_rest_of_a_paste():
+    """The line editor follows ^W as the shell does; ^C withdraws a held line's request; the
+    lines pasted after a refused one are dropped."""
+    st = policy_stack()
+    t = None
+    try:
+        t = Pty(st.broker.ssh_argv("root@web01", None, st.keys["alice"], tty=True))
+        def prompt(start):
+            """Wait for the shell's prompt after start: keys typed ahead of it reach the
+            kernel's line discipline, whose ^W differs from readline's (best effort)."""
+            assert t.read_until(b":~# ", start=start), t.out[-2000:]
+            return len(t.out)
+        t.type_line("echo ready-$((1+1))")
+        assert t.read_until(b"ready-2"), t.out[-2000:]
+        mark = prompt(t.out.index(b"ready-2"))
+        # ^W erases back over words: what runs is what the broker checks.
+        os.write(t.fd, b"rm -rf /tmp/custos-w")
+        t.read_until(b"custos-w", 5, start=mark)
+        os.write(t.fd, b"\x17\x17\x17")
+        t.type_line("echo w-$((2+3))")
+        assert t.read_until(b"w-5", start=mark), t.out[-2000:]
+        assert b"destructive" not in t.out[mark:], t.out[-2000:]
+        mark = prompt(t.out.index(b"w-5", mark))
+        os.write(t.fd, b"echo harmless ")
+        t.read_until(b"harmless ", 5, start=mark)
+        os.write(t.fd, b"\x17\x17")
+        t.type_line("rm -rf /tmp/custos-w2; echo w2-$((3+3))")
+        assert t.read_until(b"destructive; open a change ticket", start=mark), t.out[-2000:]
+        assert b"w2-6" not in t.out[mark:]
+        mark = prompt(t.out.index(b"destructive", mark))
+        # ^C on a held line: its request is withdrawn, the line never runs.
+        t.type_line("systemctl restart web-c 2>/dev/null; echo held-c-$((4+4))")
+        assert t.read_until(b"needs approval", start=mark), t.out[-2000:]
+        rid = wait_for(lambda: [q["id"] for q in st.c.ok("gov.request.list", {})["requests"]
+                                if q.get("kind") == "command" and q["state"] == "pending"])
+        assert rid, t.out[-2000:]
+        os.write(t.fd, b"\x03")
+        q = wait_for(lambda: (lambda r: r if r["state"] != "pending" else None)(
+            st.c.ok("gov.request.get", {"id": rid[0]})), 10)
+        assert q and q["state"] == "cancelled", q
+        t.type_line("echo after-c-$((5+5))")
+        assert t.read_until(b"after-c-10", start=mark), t.out[-2000:]
+        assert b"held-c-8" not in t.out[mark:], t.out[-2000:]
+        mark = prompt(t.out.index(b"after-c-10", mark))
+        # A paste: the line before the refused one runs, the refused one and the rest not.
+        os.write(t.fd, b"echo p1-$((1+1))\rrm -rf /tmp/custos-p; echo p2-$((2+2))\r"
+                       b"echo p3-$((3+3))\r")
+        # Refused (pasted ahead of the echo, it is refused as a line not echoed yet).
+        assert t.read_until(b"p1-2", start=mark), t.out[-2000:]
+        assert t.read_until(b"the policy refuses it", start=mark) or \
+            b"destructive" in t.out[mark:], t.out[-2000:]
+        ref = t.out.find(b"the policy refuses it", mark)
+        prompt(max(t.out.index(b"p1-2", mark), ref if ref >= 0 else
+                   t.out.index(b"destructive", mark)))
+        t.type_line("echo marker-$((7+7))")
+        assert t.read_until(b"marker-14", start=mark), t.out[-2000:]
+        tail = t.out[mark:]
+        assert b"p1-2" in tail and b"p2-4" not in tail and b"p3-6" not in tail, tail
+        os.write(t.fd, b"exit 0\r")
+        assert t.wait() == 0
+        t = None
+    finally:
+        if t:
+            t.kill()
+        st.cleanup()
+
+
+def test_script_line_longer_than_1024_bytes_is_refused():
+    st = policy_stack()
+    try:
+        ok = b"echo " + b"y" * 1019  # 1024 bytes: checked, allowed
+        assert len(ok) == 1024
+        p = st.ssh(None, input=b"echo one\n" + ok + b"\necho two\n")
+        assert p.returncode == 0 and p.stdout == b"one\n" + b"y" * 1019 + b"\ntwo\n", p
+        long = b"echo " + b"x" * 1020  # 1025 bytes
+        p = st.ssh(None, input=b"echo one\n" + long + b"\necho two\n")
+        assert p.returncode == 255 and p.stdout == b"one\n", p
+        assert b"a line longer than 1024 bytes cannot be checked" in p.stderr, p.stderr
+        assert b"the rest of the input is not sent" in p.stderr, p.stderr
+    finally:
+        st.cleanup()
+
+
+def test_held_session_asks_again_when_the_decision_event_is_lost():
+    """The approval is made while the broker cannot hear it (stopped, its vault connection
+    gone with a vault restart): only the held session's own re-poll (every 5 s) resumes it."""
+    st = policy_stack()
+    proc = None
+    broker = st.broker.proc.pid
+    try:
+        proc = st.broker.popen("root@web01", "systemctl restart nginx || echo resumed-$((6*7))",
+                               st.keys["alice"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
+        sess = wait_for(lambda: held_session(st))
+        assert sess, st.broker.logtext()[-2000:]
+        os.kill(broker, signal.SIGSTOP)
+        try:
+            st.c.close()
+            st.vault.stop()
+            st.vault.start()
+            st.vault.cli("vault", "unseal", input=b"broker-test-passphrase\n")
+            st.c = st.vault.connect()
+            st.c.ok("gov.request.approve", {"as": "bob", "id": sess["hold"]})  # nobody hears
+        finally:
+            os.kill(broker, signal.SIGCONT)
+        t0 = time.time()
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and out.endswith(b"resumed-42\n"), (out, err)
+        assert time.time() - t0 < 12, time.time() - t0
+        s = wait_for(lambda: (lambda x: x if x["state"] == "closed" else None)(
+            st.c.ok("session.get", {"session": sess["id"]})), limit=10)
+        assert s and s["exit_status"] == 0, s
+    finally:
+        os.kill(broker, signal.SIGCONT)
+        reap(proc)
+        st.cleanup()
+
+
 def echo_server():
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
