@@ -211,6 +211,34 @@ def test_open_with_grant_list_kill_close():
         v.cleanup()
 
 
+def test_kill_and_close_reasons_have_length_limits():
+    """session.kill: reason 3-500; session.close: reason 1-500 bytes; out of bounds is
+    invalid with its message and changes nothing."""
+    v = make_vault()
+    try:
+        c = world(v)
+        sid = c.ok("session.open", {"fp": v.carol_fp, "account": "admin@web01",
+                                    "broker": "b1"})["session"]
+        for r in ("ab", "x" * 501):
+            e = c.call("session.kill", {"session": sid, "reason": r})["error"]
+            assert e == {"code": "invalid", "message": "reason must be 3 to 500 characters"}, e
+        s = c.ok("session.get", {"session": sid})
+        assert s["kill_requested_at"] is None and s["kill_reason"] is None, s
+        for r in ("abc", "y" * 500):
+            assert c.ok("session.kill", {"session": sid, "reason": r})["kill_reason"] == r
+        for r in ("", "z" * 501):
+            e = c.call("session.close", {"session": sid, "reason": r})["error"]
+            assert e == {"code": "invalid", "message": '"reason" must be 1 to 500 bytes'}, e
+        assert c.ok("session.get", {"session": sid})["state"] == "live"
+        cl = c.ok("session.close", {"session": sid, "reason": "w" * 500})
+        assert cl["state"] == "closed" and cl["end_reason"] == "w" * 500, cl
+        sid2 = c.ok("session.open", {"fp": v.carol_fp, "account": "admin@web01"})["session"]
+        assert c.ok("session.close", {"session": sid2, "reason": "q"})["end_reason"] == "q"
+        c.close()
+    finally:
+        v.cleanup()
+
+
 def test_refusals_after_authorization():
     v = make_vault()
     try:
