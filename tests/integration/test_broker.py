@@ -418,18 +418,23 @@ def test_totp_after_the_key_when_enrolled():
     try:
         st.grant()
         secret = st.c.ok("gov.identity.totp.enroll", {"id": "alice"})["secret"]
-        # Right code: in.  (Wait for a fresh step so the reuse check below is deterministic.)
+        # Wait for a fresh step so the checks below fall in one window.
         while time.time() % 30 > 20:
             time.sleep(1)
+        # A wrong code first (before any code was used, so no reuse check can hide it):
+        # refused, after three tries with a reason; none of the window's codes.
+        near = {totp_now(secret, time.time() + d) for d in (-30, 0, 30)}
+        wrong = next("%06d" % ((int(totp_now(secret)) + k) % 1000000) for k in range(1, 9)
+                     if "%06d" % ((int(totp_now(secret)) + k) % 1000000) not in near)
+        p = mfa_ssh(st, wrong)
+        assert p.returncode == 255 and b"one-time codes" in p.stderr, p
+        assert b"mfa-ok" not in p.stdout, p
+        # Right code: in.
         code = totp_now(secret)
         p = mfa_ssh(st, code)
         assert p.returncode == 0 and p.stdout == b"mfa-ok\n", p
         # The same code again: refused (a code is accepted once); after three tries, a reason.
         p = mfa_ssh(st, code)
-        assert p.returncode == 255 and b"one-time codes" in p.stderr, p
-        # Wrong code.
-        wrong = "%06d" % ((int(totp_now(secret)) + 1) % 1000000)
-        p = mfa_ssh(st, wrong)
         assert p.returncode == 255 and b"one-time codes" in p.stderr, p
         # Without keyboard-interactive the key alone is not enough.
         p = st.ssh("echo no-mfa")
