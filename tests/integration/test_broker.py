@@ -76,9 +76,14 @@ def test_refusals_have_reasons():
         st.c.ok("gov.identity.suspend", {"id": "carol", "reason": "test"})
         p = st.ssh("true", ident="carol")
         assert p.returncode == 255 and b"suspended" in p.stderr, p
-        # Refusals are audited by the vault.
-        export = st.vault.cli("audit", "export").stdout.decode()
-        assert '"refused"' in export, export[-2000:]
+        # Refusals are audited by the vault, each with its reason; nothing was opened.
+        refused = [json.loads(l) for l in st.vault.cli("audit", "export").stdout.decode()
+                   .splitlines() if '"session.open"' in l and '"refused"' in l]
+        reasons = [e["detail"]["reason"] for e in refused]
+        # (the malformed user is refused by the broker itself, before the vault is asked)
+        assert reasons == ["no_grant", "unknown_key", "unknown_account", "identity_inactive"], \
+            reasons
+        assert st.c.ok("session.list", {})["sessions"] == []
     finally:
         st.cleanup()
 
@@ -179,6 +184,10 @@ def test_revoked_grant_and_leaver_end_live_sessions_within_a_second():
         assert time.time() - t0 < 1.5, time.time() - t0
         err = p.stderr.read()
         assert b"session ended" in err, err
+        g = st.c.ok("gov.grant.get", {"id": gid})
+        assert g["state"] == "revoked", g
+        s = wait_for_closed(st, "alice")
+        assert s["grant"] == gid and s["end_reason"], s
         # Leaver.
         st.grant(ident="carol")
         p = st.broker.popen("root@web01", "echo started; sleep 60", st.keys["carol"],
@@ -189,8 +198,22 @@ def test_revoked_grant_and_leaver_end_live_sessions_within_a_second():
         assert wait_ended(p, 3), "session still running after leave"
         assert time.time() - t0 < 1.5, time.time() - t0
         assert b"session ended" in p.stderr.read()
+        assert st.c.ok("gov.identity.get", {"id": "carol"})["state"] == "left"
+        assert wait_for_closed(st, "carol")["state"] == "closed"
     finally:
         st.cleanup()
+
+
+def wait_for_closed(st, ident, limit=5):
+    """The identity's one session record, once the broker has closed it."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        s = st.c.ok("session.list", {"identity": ident})["sessions"]
+        if s and all(x["state"] == "closed" for x in s):
+            assert len(s) == 1, s
+            return s[0]
+        time.sleep(0.05)
+    raise AssertionError("session of %s not closed: %s" % (ident, s))
 
 
 def test_grant_expiry_ends_live_session():
@@ -239,6 +262,9 @@ def test_operator_kill():
         st.c.ok("session.kill", {"session": live[0]["id"], "reason": "maintenance"})
         assert wait_ended(p, 3)
         assert b"maintenance" in p.stderr.read()
+        s = wait_for_closed(st, "alice")
+        assert s["id"] == live[0]["id"] and "maintenance" in s["end_reason"], s
+        assert s["kill_reason"] == "maintenance", s
         deadline = time.time() + 5
         while time.time() < deadline:
             s = st.c.ok("session.list", {"state": "live"})["sessions"]
