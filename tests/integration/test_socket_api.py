@@ -101,8 +101,10 @@ def test_client_that_never_reads_is_dropped_not_others():
         try:
             for _ in range(20):
                 lazy.sendall(req)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
-            dropped = True
+        except (BrokenPipeError, ConnectionResetError):
+            dropped = True  # the server closed it (a send timeout is not that)
+        except socket.timeout:
+            pass  # blocked: the server must close it, which the read below requires
         # Others are served promptly meanwhile.
         t0 = time.time()
         assert c.ok("vault.status")["state"] == "unsealed"
