@@ -165,12 +165,17 @@ def test_decisions_certify_revoke_and_refusals():
         c_sre = k[("carl", "role", "sre")]["id"]
         a_grant = k[("alice", "grant", grant)]["id"]
 
-        # Only the reviewer decides; nobody reviews their own access.
-        assert c.err("gov.review.decide", {"item": a_sre, "decision": "certify",
-                                           "as": "carl"}) == "denied"
-        assert c.err("gov.review.decide", {"item": a_sre, "decision": "certify",
-                                           "as": "alice"}) == "denied"
+        # Only the reviewer decides; nobody reviews their own access: each refusal with its
+        # reason, and the item stays undecided.
+        for who in ("carl", "alice"):
+            e = c.call("gov.review.decide", {"item": a_sre, "decision": "certify",
+                                             "as": who})["error"]
+            assert e == {"code": "denied", "message": "item %s is not assigned to %s"
+                         % (a_sre, who)}, e
         assert c.err("gov.review.decide", {"item": a_sre, "decision": "certify"}) == "denied"
+        item = [i for i in c.ok("gov.review.list", {"campaign": camp["id"]})["items"]
+                if i["id"] == a_sre][0]
+        assert item["decision"] == "pending" and item.get("decided_by") is None, item
         assert c.err("gov.review.decide", {"item": a_sre, "decision": "maybe",
                                            "as": "bob"}) == "invalid"
         assert c.err("gov.review.decide", {"item": c_sre, "decision": "revoke",
