@@ -49,8 +49,9 @@ static bool mfa_required(struct admin_leg *al)
 
     if (r != 0) {
         snprintf(al->refuse, sizeof(al->refuse), "%s",
-                 r == -ERR_SEALED
-                     ? "the vault is sealed; try again once it is unsealed"
+                 r == -ERR_SEALED ? "the vault is sealed; try again once it is unsealed"
+                 : r == -ERR_CONN || r == -ERR_CLOSED || r == -ERR_TIMEOUT
+                     ? "the vault is unreachable; try again later"
                      : "the vault could not be asked whether a one-time code is needed; try again");
         return false;
     }
