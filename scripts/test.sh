@@ -111,8 +111,10 @@ for line in open(sys.argv[1]):
     oks = len(re.findall(r"^ok \d+", out, re.M))
     bad = len(re.findall(r"^not ok \d+", out, re.M))
     skips = len(re.findall(r"^ok \d+.*# SKIP", out, re.M | re.I))
-    suite = (r.get("suite") or ["?"])[0].split(":")[-1]
-    if r.get("name", "").endswith("testbed") or r.get("name") == "testbed":
+    # "custos:unit / err", "custos:unit+cli / cli": the suite is before " / ".
+    name = r.get("name", "?")
+    suite = name.split(" / ")[0].split(":")[-1].split("+")[0]
+    if name.split(" / ")[-1] == "testbed":
         suite = "testbed"
     if oks + bad == 0:
         if r["result"] in ("OK", "EXPECTEDFAIL"):
