@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from harness import Vault, run_tests
+from harness import Skip, Vault, run_tests
 
 PASS = b"Passphrase-Canary-7731"
 VALUES = [b"Canary-Password-%d-zq" % i for i in range(10)]
@@ -93,6 +93,10 @@ def test_secrets_in_locked_memory_once_unsealed():
     the data key); a secbuf that were not locked would leave VmLck where it was."""
     v = Vault().start()
     try:
+        with open("/proc/%d/maps" % v.proc.pid) as f:
+            if "libasan" in f.read():
+                raise Skip("ASan makes mlock a no-op: VmLck stays 0 in this build")
+
         def vmlck():
             with open("/proc/%d/status" % v.proc.pid) as f:
                 line = [l for l in f if l.startswith("VmLck:")][0]
