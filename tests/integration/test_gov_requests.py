@@ -222,9 +222,10 @@ def test_request_not_decided_in_time_expires_and_cannot_be_approved():
                 break
             time.sleep(0.05)
         assert q["state"] == "expired" and q["decided_at"] and q["grant"] is None, q
+        # Refused by the decider itself (issue 9), with the reason and the deadline.
         e = c.call("gov.request.approve", {"as": "bob", "id": req["id"]})["error"]
-        assert e == {"code": "denied", "message": "request %s is expired, not pending"
-                     % req["id"]}, e
+        assert e["code"] == "bad_state" and e["reason"] == "request_expired", e
+        assert e["request"] == req["id"] and e["decide_by"] == past, e
         assert c.ok("gov.grant.list", {"identity": "alice"})["grants"] == []
         exp = [e for e in c.ok("audit.export", {"limit": 10000})["entries"]
                if (e.get("detail") or {}).get("change") == "request.expire"]

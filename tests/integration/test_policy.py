@@ -575,7 +575,14 @@ def test_jump_only_as_an_account_and_where_the_entitlement_allows():
         # shown without a session channel), and the refusal is audited.
         p = jump("root@web01", "127.0.0.1:%d" % tport)
         assert p.stdout == b"", p
-        audit = st.vault.cli("audit", "export").stdout.decode().replace(" ", "")
+        # The broker reports the refusal to the vault after closing the channel: wait for it.
+        deadline = time.time() + 10
+        while True:
+            audit = st.vault.cli("audit", "export").stdout.decode().replace(" ", "")
+            if ('"forward_port":%d' % tport in audit and '"action":"deny"' in audit or
+                    time.time() > deadline):
+                break
+            time.sleep(0.2)
         assert '"forward_port":%d' % tport in audit and '"action":"deny"' in audit, audit[-1500:]
         p = jump("root@web01", "127.0.0.1:%d" % eport, b"jumped")
         assert p.stdout == b"echo:jumped", (p, st.broker.logtext()[-2000:])
