@@ -56,6 +56,22 @@ int buf_append(struct buf *b, const void *src, size_t len)
     return 0;
 }
 
+int buf_reserve(struct buf *b, size_t extra, char **tail)
+{
+    int r = reserve(b, extra);
+
+    if (r != 0)
+        return r;
+    *tail = b->data + b->len;
+    return 0;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;

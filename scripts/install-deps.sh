@@ -10,7 +10,7 @@ set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config clang-format
   libsodium-dev liblmdb-dev lmdb-utils libuv1-dev libjansson-dev libinih-dev
-  libssh-dev libssl-dev libcmocka-dev
+  libssh-dev libssl-dev libcmocka-dev libzstd-dev
   openssh-server openssh-client python3 socat util-linux procps
   libseccomp-dev systemd
   debhelper dpkg-dev adduser debconf
