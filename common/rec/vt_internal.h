@@ -23,7 +23,7 @@
 #define C_PAL 0x01000000u
 #define C_RGB 0x02000000u
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 32 /* a snapshot's SGR takes up to 19 */
 #define MAX_INTER 2
 
 struct cell {

@@ -381,6 +381,7 @@ static void test_vt_random_sequences_round_trip(void **state)
         "\x1b[2E",
         "\x1b[F",
         "\x1b#8",
+        "\x1b[1;3;4;5;7;9;38;2;1;2;3;48;2;4;5;6m",
     };
     size_t np = sizeof(pieces) / sizeof(pieces[0]);
 
