@@ -29,9 +29,11 @@ static const struct args_opt no_opts[] = {
 };
 
 static const struct cli_family *const families[] = {
-    &cmd_vault_family,  &cmd_target_family,  &cmd_account_family,
-    &cmd_secret_family, &cmd_audit_family,   &cmd_gov_family,
-    &cmd_rotate_family, &cmd_session_family, NULL,
+    &cmd_vault_family,   &cmd_target_family,
+    &cmd_account_family, &cmd_secret_family,
+    &cmd_audit_family,   &cmd_gov_family,
+    &cmd_rotate_family,  &cmd_session_family,
+    &cmd_rec_family,     NULL,
 };
 
 /* Lists of nested families ("gov identity"), reached through group subcommands. */
@@ -481,6 +483,12 @@ static int run(struct cli *cli, int argc, char **argv)
         help_top(stderr);
         cli->reported = cli->usage_failed = true;
         r = -ERR_INVAL;
+        goto out;
+    }
+    /* "custos replay ID" is short for "custos rec replay ID" */
+    if (strcmp(argv[a.next], "replay") == 0) {
+        r = run_cmd(cli, &cmd_rec_family, cmd_find(&cmd_rec_family, "replay"), argc - a.next - 1,
+                    argv + a.next + 1, path, sizeof(path));
         goto out;
     }
     if (!(fam = family_find(argv[a.next]))) {

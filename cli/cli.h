@@ -336,6 +336,7 @@ extern const struct cli_family cmd_audit_family;
 extern const struct cli_family cmd_gov_family;
 extern const struct cli_family cmd_rotate_family;
 extern const struct cli_family cmd_session_family;
+extern const struct cli_family cmd_rec_family;
 /* Families reached through a group subcommand ("gov identity", ...); ends with NULL. */
 extern const struct cli_family *const cmd_gov_nested[];
 

@@ -11,6 +11,7 @@
 
 /* CHUNK body: fixed part before the payload. */
 #define REC_CHUNK_FIXED (8 + 8 + 8 + 4 + 4 + 1 + 1 + 2 + REC_HASH_LEN)
+_Static_assert(REC_CHUNK_HEAD == REC_FRAME_HDR + REC_CHUNK_FIXED, "REC_CHUNK_HEAD");
 /* CHECKPOINT body: fixed part before the session id (then u16 + sid + signature). */
 #define REC_CKPT_FIXED (7 * 8 + REC_HASH_LEN + 1 + 3 + 4 + REC_HASH_LEN)
 #define REC_CKPT_SID_MAX 127

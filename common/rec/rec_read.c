@@ -217,11 +217,10 @@ void rec_info_free(struct rec_info *info)
 
 /* ---- chunks and events ------------------------------------------------------------------ */
 
-int rec_chunk_parse(const struct rec_frame *f, struct rec_chunk *c)
+/* The fixed fields at b, of a chunk whose body is len bytes. */
+static int chunk_fixed(const unsigned char *b, size_t len, struct rec_chunk *c)
 {
-    const unsigned char *b = f->body;
-
-    if (f->type != REC_F_CHUNK || f->len < REC_CHUNK_FIXED)
+    if (len < REC_CHUNK_FIXED)
         return -ERR_PARSE;
     c->seq = wire_get64(b);
     c->t_first_us = wire_get64(b + 8);
@@ -235,9 +234,29 @@ int rec_chunk_parse(const struct rec_frame *f, struct rec_chunk *c)
         (c->flags & ~(unsigned)(REC_CHUNK_KEYFRAME | REC_CHUNK_SYNC)) != 0)
         return -ERR_PARSE;
     c->prev = b + 36;
-    c->payload = b + REC_CHUNK_FIXED;
-    c->payload_len = f->len - REC_CHUNK_FIXED;
+    c->payload = NULL;
+    c->payload_len = len - REC_CHUNK_FIXED;
     return 0;
+}
+
+int rec_chunk_parse(const struct rec_frame *f, struct rec_chunk *c)
+{
+    int r;
+
+    if (f->type != REC_F_CHUNK || (r = chunk_fixed(f->body, f->len, c)) != 0)
+        return -ERR_PARSE;
+    c->payload = f->body + REC_CHUNK_FIXED;
+    return 0;
+}
+
+int rec_chunk_head(const void *p, size_t n, struct rec_chunk *c)
+{
+    const unsigned char *b = p;
+    size_t size;
+
+    if (n < REC_CHUNK_HEAD || rec_frame_size(p, n, &size) != 0 || b[0] != REC_F_CHUNK)
+        return -ERR_PARSE;
+    return chunk_fixed(b + REC_FRAME_HDR, size - REC_FRAME_HDR, c);
 }
 
 static bool known(uint8_t t)

@@ -241,6 +241,13 @@ struct rec_chunk {
 };
 /* Parse a CHUNK frame's fixed fields (no decompression). -ERR_PARSE on a bad layout. */
 MUST_CHECK int rec_chunk_parse(const struct rec_frame *f, struct rec_chunk *c);
+/*
+ * The same from only the first REC_CHUNK_HEAD bytes of a CHUNK frame (its
+ * header and fixed fields), for walking a file without reading payloads:
+ * prev points into p, payload is NULL, payload_len what the frame holds.
+ */
+#define REC_CHUNK_HEAD (REC_FRAME_HDR + 68)
+MUST_CHECK int rec_chunk_head(const void *p, size_t n, struct rec_chunk *c);
 
 /* One event, as handed to a callback; data borrowed for the call. */
 struct rec_event {
