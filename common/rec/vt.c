@@ -14,22 +14,30 @@ struct cell vt_blank(const struct vt *vt)
     return c;
 }
 
-struct cell *vt_at(struct vt *vt, unsigned x, unsigned y)
+const struct cell *vt_cat(const struct vt *vt, const struct screen *s, unsigned x, unsigned y)
 {
-    return &vt->scr[(size_t)y * vt->cols + x];
+    (void)vt;
+    return &s->row[y][x];
 }
 
-const struct cell *vt_cat(const struct vt *vt, const struct cell *s, unsigned x, unsigned y)
-{
-    return &s[(size_t)y * vt->cols + x];
-}
-
-void vt_fill(struct vt *vt, struct cell *s, size_t from, size_t to)
+void vt_fill(struct vt *vt, struct screen *s, size_t from, size_t to)
 {
     struct cell b = vt_blank(vt);
 
-    for (size_t i = from; i < to; i++)
-        s[i] = b;
+    while (from < to) {
+        size_t y = from / vt->cols, x = from % vt->cols, n = vt->cols - x, done = 1;
+        struct cell *c = s->row[y] + x;
+        if (n > to - from)
+            n = to - from;
+        /* one cell, then copies of what is done so far: a row in log2(cols) memcpy calls */
+        c[0] = b;
+        while (done < n) {
+            size_t k = done < n - done ? done : n - done;
+            memcpy(c + done, c, k * sizeof(*c));
+            done += k;
+        }
+        from += n;
+    }
 }
 
 /* Break a wide character that (x,y) is half of, so no half is left alone. */
@@ -58,23 +66,27 @@ void vt_erase_cells(struct vt *vt, unsigned y, unsigned x0, unsigned x1) /* [x0,
 /* Scroll lines [top,bot] up by n (content moves up; blank lines at the bottom). */
 void vt_scroll_up(struct vt *vt, unsigned top, unsigned bot, unsigned n)
 {
+    struct cell **row = vt->scr->row, *tmp[VT_MAX_ROWS];
     unsigned h = bot - top + 1;
 
     if (n > h)
         n = h;
-    memmove(vt_at(vt, 0, top), vt_at(vt, 0, top + n),
-            (size_t)(h - n) * vt->cols * sizeof(struct cell));
+    memcpy(tmp, row + top, n * sizeof(*row));
+    memmove(row + top, row + top + n, (h - n) * sizeof(*row));
+    memcpy(row + bot + 1 - n, tmp, n * sizeof(*row));
     vt_fill(vt, vt->scr, (size_t)(bot + 1 - n) * vt->cols, (size_t)(bot + 1) * vt->cols);
 }
 
 void vt_scroll_down(struct vt *vt, unsigned top, unsigned bot, unsigned n)
 {
+    struct cell **row = vt->scr->row, *tmp[VT_MAX_ROWS];
     unsigned h = bot - top + 1;
 
     if (n > h)
         n = h;
-    memmove(vt_at(vt, 0, top + n), vt_at(vt, 0, top),
-            (size_t)(h - n) * vt->cols * sizeof(struct cell));
+    memcpy(tmp, row + bot + 1 - n, n * sizeof(*row));
+    memmove(row + top + n, row + top, (h - n) * sizeof(*row));
+    memcpy(row + top, tmp, n * sizeof(*row));
     vt_fill(vt, vt->scr, (size_t)top * vt->cols, (size_t)(top + n) * vt->cols);
 }
 
@@ -302,14 +314,14 @@ static void alt_screen(struct vt *vt, bool on, bool clear, bool cursor)
         if (cursor)
             vt_save_cursor(vt);
         vt->alt_on = true;
-        vt->scr = vt->alt;
+        vt->scr = &vt->alt;
         if (clear)
-            vt_fill(vt, vt->alt, 0, (size_t)vt->cols * vt->rows);
+            vt_fill(vt, &vt->alt, 0, (size_t)vt->cols * vt->rows);
     } else {
         if (clear)
-            vt_fill(vt, vt->alt, 0, (size_t)vt->cols * vt->rows);
+            vt_fill(vt, &vt->alt, 0, (size_t)vt->cols * vt->rows);
         vt->alt_on = false;
-        vt->scr = vt->main;
+        vt->scr = &vt->main;
         if (cursor)
             vt_restore_cursor(vt);
     }
@@ -318,7 +330,7 @@ static void alt_screen(struct vt *vt, bool on, bool clear, bool cursor)
 void vt_full_reset(struct vt *vt)
 {
     vt->alt_on = false;
-    vt->scr = vt->main;
+    vt->scr = &vt->main;
     cursor_home_state(&vt->cur);
     cursor_home_state(&vt->saved_main);
     cursor_home_state(&vt->saved_alt);
@@ -326,8 +338,8 @@ void vt_full_reset(struct vt *vt)
     vt->bot = vt->rows - 1;
     vt->modes = M_AUTOWRAP;
     vt_tabs_default(vt);
-    vt_fill(vt, vt->main, 0, (size_t)vt->cols * vt->rows);
-    vt_fill(vt, vt->alt, 0, (size_t)vt->cols * vt->rows);
+    vt_fill(vt, &vt->main, 0, (size_t)vt->cols * vt->rows);
+    vt_fill(vt, &vt->alt, 0, (size_t)vt->cols * vt->rows);
 }
 
 /* DECSTR: modes, pen and region back to defaults; the screen stays. */
@@ -407,21 +419,36 @@ static unsigned clamp(unsigned v, unsigned max)
     return v < 1 ? 1 : v > max ? max : v;
 }
 
+static int screen_alloc(struct screen *s, unsigned cols, unsigned rows)
+{
+    s->store = malloc((size_t)cols * rows * sizeof(struct cell));
+    s->row = malloc(rows * sizeof(*s->row));
+    if (!s->store || !s->row)
+        return -ERR_NOMEM;
+    for (unsigned y = 0; y < rows; y++)
+        s->row[y] = s->store + (size_t)y * cols;
+    return 0;
+}
+
+static void screen_free(struct screen *s)
+{
+    free(s->store);
+    free(s->row);
+    s->store = NULL;
+    s->row = NULL;
+}
+
 int vt_new(unsigned cols, unsigned rows, struct vt **out)
 {
     struct vt *vt;
-    size_t cells;
-
     *out = NULL;
     if (!(vt = calloc(1, sizeof(*vt))))
         return -ERR_NOMEM;
     vt->cols = clamp(cols, VT_MAX_COLS);
     vt->rows = clamp(rows, VT_MAX_ROWS);
-    cells = (size_t)vt->cols * vt->rows;
-    vt->main = malloc(cells * sizeof(struct cell));
-    vt->alt = malloc(cells * sizeof(struct cell));
     vt->tabs = malloc(vt->cols);
-    if (!vt->main || !vt->alt || !vt->tabs) {
+    if (screen_alloc(&vt->main, vt->cols, vt->rows) != 0 ||
+        screen_alloc(&vt->alt, vt->cols, vt->rows) != 0 || !vt->tabs) {
         vt_free(vt);
         return -ERR_NOMEM;
     }
@@ -434,24 +461,27 @@ void vt_free(struct vt *vt)
 {
     if (!vt)
         return;
-    free(vt->main);
-    free(vt->alt);
+    screen_free(&vt->main);
+    screen_free(&vt->alt);
     free(vt->tabs);
     free(vt);
 }
 
-static void copy_grid(const struct cell *from, unsigned fc, unsigned fr, struct cell *to,
+static void copy_grid(const struct screen *from, unsigned fc, unsigned fr, struct screen *to,
                       unsigned tc, unsigned tr)
 {
     unsigned w = fc < tc ? fc : tc, h = fr < tr ? fr : tr;
+    struct cell b = {.cp = ' ', .width = 1};
 
+    for (unsigned y = 0; y < tr; y++)
+        for (unsigned x = 0; x < tc; x++)
+            to->row[y][x] = b;
     for (unsigned y = 0; y < h; y++) {
-        memcpy(&to[(size_t)y * tc], &from[(size_t)y * fc], (size_t)w * sizeof(struct cell));
+        memcpy(to->row[y], from->row[y], (size_t)w * sizeof(struct cell));
         /* A wide character cut in half at the new right edge becomes a blank. */
-        if (w < fc && w > 0 && to[(size_t)y * tc + w - 1].width == 2) {
-            struct cell *c = &to[(size_t)y * tc + w - 1];
-            c->cp = ' ';
-            c->width = 1;
+        if (w < fc && w > 0 && to->row[y][w - 1].width == 2) {
+            to->row[y][w - 1].cp = ' ';
+            to->row[y][w - 1].width = 1;
         }
     }
 }
@@ -459,37 +489,29 @@ static void copy_grid(const struct cell *from, unsigned fc, unsigned fr, struct 
 int vt_resize(struct vt *vt, unsigned cols, unsigned rows)
 {
     unsigned nc = clamp(cols, VT_MAX_COLS), nr = clamp(rows, VT_MAX_ROWS);
-    size_t cells = (size_t)nc * nr;
-    struct cell *m, *a;
+    struct screen m = {0}, a = {0};
     unsigned char *t;
 
     if (nc == vt->cols && nr == vt->rows)
         return 0;
-    m = malloc(cells * sizeof(struct cell));
-    a = malloc(cells * sizeof(struct cell));
     t = malloc(nc);
-    if (!m || !a || !t) {
-        free(m);
-        free(a);
+    if (!t || screen_alloc(&m, nc, nr) != 0 || screen_alloc(&a, nc, nr) != 0) {
         free(t);
+        screen_free(&m);
+        screen_free(&a);
         return -ERR_NOMEM;
     }
-    {
-        struct cell b = {.cp = ' ', .width = 1};
-        for (size_t i = 0; i < cells; i++)
-            m[i] = a[i] = b;
-    }
-    copy_grid(vt->main, vt->cols, vt->rows, m, nc, nr);
-    copy_grid(vt->alt, vt->cols, vt->rows, a, nc, nr);
+    copy_grid(&vt->main, vt->cols, vt->rows, &m, nc, nr);
+    copy_grid(&vt->alt, vt->cols, vt->rows, &a, nc, nr);
     for (unsigned i = 0; i < nc; i++)
         t[i] = i < vt->cols ? vt->tabs[i] : (i > 0 && i % 8 == 0);
-    free(vt->main);
-    free(vt->alt);
+    screen_free(&vt->main);
+    screen_free(&vt->alt);
     free(vt->tabs);
     vt->main = m;
     vt->alt = a;
     vt->tabs = t;
-    vt->scr = vt->alt_on ? a : m;
+    vt->scr = vt->alt_on ? &vt->alt : &vt->main;
     vt->cols = nc;
     vt->rows = nr;
     vt->top = 0;

@@ -61,9 +61,19 @@ enum {
 
 enum pstate { S_GROUND, S_ESC, S_ESC_INT, S_CSI, S_OSC, S_STR, S_STR_ESC, S_OSC_ESC };
 
+/*
+ * A screen is rows of cells reached through row pointers, so that scrolling
+ * moves pointers, not cells (output at the bottom of a terminal scrolls on
+ * every line).
+ */
+struct screen {
+    struct cell *store; /* rows * cols cells, in no particular row order */
+    struct cell **row;  /* row[y]: the cells of row y */
+};
+
 struct vt {
     unsigned cols, rows;
-    struct cell *main, *alt, *scr; /* scr is main or alt */
+    struct screen main, alt, *scr; /* scr is &main or &alt */
     bool alt_on;
     struct cursor cur, saved_main, saved_alt;
     unsigned top, bot; /* scroll region, inclusive, 0-based */
@@ -86,11 +96,15 @@ struct vt {
 };
 
 /* ---- cells (vt.c) ---- */
+static inline struct cell *vt_at(struct vt *vt, unsigned x, unsigned y)
+{
+    return &vt->scr->row[y][x];
+}
+
 struct cell vt_blank(const struct vt *vt);
-struct cell *vt_at(struct vt *vt, unsigned x, unsigned y);
-const struct cell *vt_cat(const struct vt *vt, const struct cell *s, unsigned x, unsigned y);
-/* Blank cells [from,to) of screen s with the pen's background (BCE). */
-void vt_fill(struct vt *vt, struct cell *s, size_t from, size_t to);
+const struct cell *vt_cat(const struct vt *vt, const struct screen *s, unsigned x, unsigned y);
+/* Blank cells [from,to) of screen s (counted row by row) with the pen's background (BCE). */
+void vt_fill(struct vt *vt, struct screen *s, size_t from, size_t to);
 /* Break a wide character that (x,y) is half of, so no half is left alone. */
 void vt_unsplit(struct vt *vt, unsigned x, unsigned y);
 void vt_erase_cells(struct vt *vt, unsigned y, unsigned x0, unsigned x1); /* [x0,x1) */

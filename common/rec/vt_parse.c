@@ -338,8 +338,9 @@ static void esc_dispatch(struct vt *vt, unsigned char f)
             vt->cur.g1_graphics = f == '0';
         else if (i == '#' && f == '8') { /* DECALN: fill with E */
             struct cell c = {.cp = 'E', .width = 1};
-            for (size_t k = 0; k < (size_t)vt->cols * vt->rows; k++)
-                vt->scr[k] = c;
+            for (unsigned y = 0; y < vt->rows; y++)
+                for (unsigned x = 0; x < vt->cols; x++)
+                    vt->scr->row[y][x] = c;
             vt->top = 0;
             vt->bot = vt->rows - 1;
             vt_move_to(vt, 0, 0);
@@ -581,26 +582,42 @@ static void byte(struct vt *vt, unsigned char c)
     }
 }
 
+/* Can printable ASCII go straight into cells (no wrap, insert, charset or UTF-8 state)? */
+static bool plain_text(const struct vt *vt)
+{
+    return vt->ps == S_GROUND && !vt->u8need && !vt->cur.wrap_pending && !(vt->modes & M_INSERT) &&
+           !vt->cur.g0_graphics && !vt->cur.shifted;
+}
+
 int vt_feed(struct vt *vt, const void *p, size_t n)
 {
     const unsigned char *s = p;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        /* Fast path: printable ASCII in ground state. */
-        if (vt->ps == S_GROUND && !vt->u8need && s[i] >= 0x20 && s[i] < 0x7f &&
-            !vt->cur.wrap_pending && !(vt->modes & M_INSERT) && !vt->cur.g0_graphics &&
-            !vt->cur.shifted && vt->cur.x + 1 < vt->cols) {
-            struct cell *c = vt_at(vt, vt->cur.x, vt->cur.y);
-            if (c->width == 1) {
-                c->cp = s[i];
-                c->attrs = vt->cur.pen.attrs;
-                c->fg = vt->cur.pen.fg;
-                c->bg = vt->cur.pen.bg;
-                vt->cur.x++;
+    while (i < n) {
+        /*
+         * Fast path: a run of printable ASCII in plain state, up to the last
+         * column (printing there may arm a wrap: the slow path does that).
+         */
+        if (s[i] >= 0x20 && s[i] < 0x7f && plain_text(vt)) {
+            struct cell *row = vt->scr->row[vt->cur.y], c;
+            unsigned x = vt->cur.x, last = vt->cols - 1;
+            size_t start = i;
+            c.width = 1;
+            c.attrs = vt->cur.pen.attrs;
+            c.fg = vt->cur.pen.fg;
+            c.bg = vt->cur.pen.bg;
+            while (i < n && x < last && s[i] >= 0x20 && s[i] < 0x7f && row[x].width == 1) {
+                c.cp = s[i++];
+                row[x++] = c;
+            }
+            if (i > start) {
+                vt->cur.x = x;
+                vt->last_cp = s[i - 1];
                 continue;
             }
         }
-        byte(vt, s[i]);
+        byte(vt, s[i++]);
     }
     return 0;
 }

@@ -82,7 +82,7 @@ static bool is_default_blank(const struct cell *c)
  * its last non-default cell.  Autowrap is off while painting, so the last
  * column never scrolls; the caller sets the real modes afterwards.
  */
-static int paint(const struct vt *vt, const struct cell *s, struct buf *b)
+static int paint(const struct vt *vt, const struct screen *s, struct buf *b)
 {
     int r;
     unsigned pa = 0;
@@ -127,7 +127,7 @@ static int paint(const struct vt *vt, const struct cell *s, struct buf *b)
  * a region starting there (the live cursor under origin mode); saved cursors
  * are restored while the region is the whole screen, so theirs are absolute.
  */
-static int put_cursor_state(const struct vt *vt, const struct cell *s, const struct cursor *c,
+static int put_cursor_state(const struct vt *vt, const struct screen *s, const struct cursor *c,
                             unsigned top, struct buf *b)
 {
     unsigned y = c->y - top;
@@ -157,7 +157,7 @@ static int put_cursor_state(const struct vt *vt, const struct cell *s, const str
 }
 
 /* A saved cursor: set its state, DECSC, then back to origin off, default pen and charsets. */
-static int put_saved(const struct vt *vt, const struct cell *s, const struct cursor *c,
+static int put_saved(const struct vt *vt, const struct screen *s, const struct cursor *c,
                      struct buf *b)
 {
     int r;
@@ -228,13 +228,14 @@ static int snapshot(const struct vt *vt, struct buf *b)
 
     if ((r = buf_append(b, reset, sizeof(reset) - 1)) != 0 || (r = put_tabs(vt, b)) != 0)
         return r;
-    if ((r = paint(vt, vt->main, b)) != 0 || (r = put_saved(vt, vt->main, &vt->saved_main, b)) != 0)
+    if ((r = paint(vt, &vt->main, b)) != 0 ||
+        (r = put_saved(vt, &vt->main, &vt->saved_main, b)) != 0)
         return r;
     if (vt->alt_on) {
         /* ?1047h switches without saving the cursor; then clear and paint the alternate. */
         if ((r = buf_append(b, "\x1b[?1047h\x1b[H\x1b[2J", 15)) != 0 ||
-            (r = paint(vt, vt->alt, b)) != 0 ||
-            (r = put_saved(vt, vt->alt, &vt->saved_alt, b)) != 0)
+            (r = paint(vt, &vt->alt, b)) != 0 ||
+            (r = put_saved(vt, &vt->alt, &vt->saved_alt, b)) != 0)
             return r;
     }
     if ((vt->top != 0 || vt->bot != vt->rows - 1) &&
@@ -266,18 +267,20 @@ static bool cursor_eq(const struct cursor *a, const struct cursor *b)
            a->g1_graphics == b->g1_graphics && a->shifted == b->shifted;
 }
 
-static bool cells_eq(const struct cell *a, const struct cell *b, size_t n)
+static bool cells_eq(const struct screen *a, const struct screen *b, unsigned cols, unsigned rows)
 {
-    for (size_t i = 0; i < n; i++)
-        if (a[i].cp != b[i].cp || a[i].width != b[i].width || a[i].attrs != b[i].attrs ||
-            a[i].fg != b[i].fg || a[i].bg != b[i].bg)
-            return false;
+    for (unsigned y = 0; y < rows; y++)
+        for (unsigned x = 0; x < cols; x++) {
+            const struct cell *p = &a->row[y][x], *q = &b->row[y][x];
+            if (p->cp != q->cp || p->width != q->width || p->attrs != q->attrs || p->fg != q->fg ||
+                p->bg != q->bg)
+                return false;
+        }
     return true;
 }
 
 bool vt_equal(const struct vt *a, const struct vt *b)
 {
-    size_t n = (size_t)a->cols * a->rows;
 
     if (a->cols != b->cols || a->rows != b->rows || a->alt_on != b->alt_on || a->top != b->top ||
         a->bot != b->bot || a->modes != b->modes)
@@ -288,7 +291,7 @@ bool vt_equal(const struct vt *a, const struct vt *b)
         return false;
     if (memcmp(a->tabs, b->tabs, a->cols) != 0)
         return false;
-    if (!cells_eq(a->main, b->main, n))
+    if (!cells_eq(&a->main, &b->main, a->cols, a->rows))
         return false;
-    return !a->alt_on || cells_eq(a->alt, b->alt, n);
+    return !a->alt_on || cells_eq(&a->alt, &b->alt, a->cols, a->rows);
 }
