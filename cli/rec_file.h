@@ -8,10 +8,11 @@
 #include <stdint.h>
 
 #include "custos/buf.h"
+#include "custos/paths.h"
 #include "custos/rec.h"
 
-/* Where the broker writes recordings unless configured otherwise (docs/config.md). */
-#define CUSTOS_REC_DIR_DEFAULT "/var/lib/custos-broker/recordings"
+/* Where custos rec looks unless told (--dir, CUSTOS_REC_DIR): where the broker writes. */
+#define CUSTOS_REC_DIR_DEFAULT CUSTOS_REC_DIR
 
 /* A seek point: a chunk listed in the index (or found by walking the frames). */
 struct recf_sync {

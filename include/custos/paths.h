@@ -16,5 +16,7 @@
 #define CUSTOS_VAULT_DIR "/var/lib/custos"
 #define CUSTOS_BROKER_DIR "/var/lib/custos-broker"
 #define CUSTOS_BROKER_HOST_KEY CUSTOS_BROKER_DIR "/host_ed25519"
+/* Where the broker writes session recordings (docs/recording-format.md). */
+#define CUSTOS_REC_DIR CUSTOS_BROKER_DIR "/recordings"
 
 #endif
