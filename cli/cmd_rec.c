@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "custos/gov.h"
 #include "rec_export.h"
-#include "rec_file.h"
+#include "custos/recf.h"
 #include "rec_play.h"
 
 enum {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "rec_file.h"
+#include "custos/recf.h"
 
 struct play_opts {
     double speed;         /* 1.0: the original timing */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Recording files for the CLI: positioned reads over custos_rec's buffer-level parsers. */
+/* Recording files on disk: positioned reads over the buffer-level parsers of custos/rec.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "custos/gov.h"
-#include "rec_file.h"
+#include "custos/recf.h"
 
 #define READ_PIECE (1u << 20)
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Recording files for the CLI: open by id or path, header, seek points, frames by offset. */
-#ifndef CUSTOS_CLI_REC_FILE_H
-#define CUSTOS_CLI_REC_FILE_H
+/* Recording files on disk: open by id or path, header, seek points, frames by offset (blocking
+ * I/O). */
+#ifndef CUSTOS_RECF_H
+#define CUSTOS_RECF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +11,12 @@
 #include "custos/buf.h"
 #include "custos/paths.h"
 #include "custos/rec.h"
+
+/*
+ * The file layer over the buffer code of custos/rec.h, for tools that read
+ * recordings (the CLI; the broker's replay, from its thread pool): positioned
+ * reads with pread(2), so it blocks — never call it on an event loop.
+ */
 
 /* Where custos rec looks unless told (--dir, CUSTOS_REC_DIR): where the broker writes. */
 #define CUSTOS_REC_DIR_DEFAULT CUSTOS_REC_DIR
