@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <regex.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "custos/gov.h"
 #include "rec_export.h"
 #include "custos/recf.h"
-#include "rec_play.h"
+#include "custos/recplay.h"
 
 enum {
     OPT_DIR = ARGS_ID_LOCAL,
@@ -718,6 +719,33 @@ out:
     return r;
 }
 
+static volatile sig_atomic_t replay_stop;
+
+static void on_stop_signal(int sig)
+{
+    replay_stop = sig;
+}
+
+/* Play to this terminal: keys when both ends are one; SIGINT/TERM/HUP end it cleanly. */
+static int play_here(struct recf *f, const struct play_opts *o)
+{
+    struct sigaction sa, old_int, old_term, old_hup;
+    int r;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    r = rec_play(f, o, STDIN_FILENO, STDOUT_FILENO, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
+                 &replay_stop);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    replay_stop = 0;
+    return r;
+}
+
 static int rec_replay(struct cli *cli, const struct args *a)
 {
     struct recf f;
@@ -748,7 +776,7 @@ static int rec_replay(struct cli *cli, const struct args *a)
         r = cli_usage(cli, "--at is past the end of the recording (%s)", end);
         goto out;
     }
-    if ((r = rec_play(&f, &o)) != 0 && r != -ERR_CLOSED)
+    if ((r = play_here(&f, &o)) != 0 && r != -ERR_CLOSED)
         r = cli_fail(cli, r, "%s cannot be played to its end", f.path);
 out:
     recf_close(&f);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* custos rec replay: play a recording in the terminal with its timing; pause, speed, seek. */
+/* Playing a recording with its timing to a file descriptor: pause, speed, seek, keys (blocking). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rec_play.h"
+#include "custos/recplay.h"
 
 #define SEEK_SHORT_US 5000000ull
 #define SEEK_LONG_US 60000000ull
@@ -41,16 +41,11 @@ struct player {
     uint64_t last_t;     /* time of the last event shown */
     unsigned char key[16];
     size_t nkey;
+    int in_fd, out_fd;
+    volatile sig_atomic_t *stop;
     struct termios saved;
     bool raw;
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 static double now_s(void)
 {
@@ -60,14 +55,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int put(const void *p, size_t n)
+static int put(struct player *pl, const void *p, size_t n)
 {
     const char *s = p;
 
     while (n) {
-        ssize_t k = write(STDOUT_FILENO, s, n);
+        ssize_t k = write(pl->out_fd, s, n);
         if (k < 0 && errno == EINTR) {
-            if (stop_signal)
+            if (*pl->stop)
                 return -ERR_CLOSED;
             continue;
         }
@@ -155,7 +150,7 @@ static const unsigned char *ev_data(const struct player *p, const struct pev *e)
 static int show(struct player *p, const struct pev *e)
 {
     if (e->type == REC_OUT || e->type == REC_ERR)
-        return put(ev_data(p, e), e->len);
+        return put(p, ev_data(p, e), e->len);
     if (e->type == REC_KEYFRAME) {
         struct rec_event ev = {e->type, e->t, ev_data(p, e), e->len};
         unsigned cols, rows;
@@ -163,7 +158,7 @@ static int show(struct player *p, const struct pev *e)
         size_t n;
         if (rec_event_keyframe(&ev, &cols, &rows, &paint, &n) != 0)
             return -ERR_CORRUPT;
-        return put(paint, n);
+        return put(p, paint, n);
     }
     return 0;
 }
@@ -195,9 +190,7 @@ static int seek_to(struct player *p, uint64_t target)
     const struct pev *e;
     int r;
 
-    if ((r = put("\x1b"
-                 "c",
-                 2)) != 0)
+    if ((r = put(p, "\033c", 2)) != 0) /* RIS: reset the terminal */
         return r;
     if ((r = load(p, s ? s->offset : p->f->data_off)) != 0)
         return r;
@@ -220,20 +213,20 @@ static void raw_on(struct player *p)
 {
     struct termios t;
 
-    if (tcgetattr(STDIN_FILENO, &p->saved) != 0)
+    if (!isatty(p->in_fd) || tcgetattr(p->in_fd, &p->saved) != 0)
         return;
     t = p->saved;
     t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
-    if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+    if (tcsetattr(p->in_fd, TCSANOW, &t) == 0)
         p->raw = true;
 }
 
 static void raw_off(struct player *p)
 {
     if (p->raw)
-        (void)tcsetattr(STDIN_FILENO, TCSANOW, &p->saved);
+        (void)tcsetattr(p->in_fd, TCSANOW, &p->saved);
     p->raw = false;
 }
 
@@ -301,9 +294,9 @@ static enum wait_result wait_until(struct player *p, uint64_t t)
     for (;;) {
         uint64_t now = clock_rec(p);
         int timeout = -1;
-        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        struct pollfd pfd = {p->in_fd, POLLIN, 0};
 
-        if (stop_signal)
+        if (*p->stop)
             return W_STOP;
         if (!p->paused && now >= t)
             return W_REACHED;
@@ -317,7 +310,7 @@ static enum wait_result wait_until(struct player *p, uint64_t t)
             continue;
         }
         if (poll(&pfd, 1, timeout) > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
-            ssize_t n = read(STDIN_FILENO, p->key, sizeof(p->key));
+            ssize_t n = read(p->in_fd, p->key, sizeof(p->key));
             if (n <= 0) {
                 p->interactive = false; /* no more keys: play on */
                 p->paused = false;
@@ -329,10 +322,10 @@ static enum wait_result wait_until(struct player *p, uint64_t t)
     }
 }
 
-int rec_play(struct recf *f, const struct play_opts *o)
+int rec_play(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, bool keys,
+             volatile sig_atomic_t *stop)
 {
     struct player p;
-    struct sigaction sa, old_int, old_term, old_hup;
     const struct pev *e;
     bool fresh = true;
     int r = 0;
@@ -342,17 +335,15 @@ int rec_play(struct recf *f, const struct play_opts *o)
     p.o = o;
     p.speed = o->speed > 0 ? o->speed : 1.0;
     buf_init(&p.c.data, REC_FRAME_MAX);
-    p.interactive = o->wait && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
+    p.in_fd = in_fd;
+    p.out_fd = out_fd;
+    p.stop = stop;
+    p.interactive = o->wait && keys;
     if (p.interactive)
-        raw_on(&p);
+        raw_on(&p); /* a terminal only: a pipe already carries raw keys */
     if ((r = seek_to(&p, o->at_us)) != 0)
         goto out;
-    while (!p.quit && !stop_signal && (e = next_event(&p, &r))) {
+    while (!p.quit && !*p.stop && (e = next_event(&p, &r))) {
         if (o->wait) {
             /* a pause longer than the cap is cut to it: move the clock on */
             if (fresh && o->idle_max_us && e->t > p.last_t + o->idle_max_us &&
@@ -380,14 +371,10 @@ int rec_play(struct recf *f, const struct play_opts *o)
 out:
     raw_off(&p);
     if (r == 0 || r == -ERR_CLOSED)
-        (void)put("\x1b[0m\r\n", 6);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
+        (void)put(&p, "\x1b[0m\r\n", 6);
     buf_fini(&p.c.data);
     free(p.c.ev);
-    if (r == 0 && stop_signal)
+    if (r == 0 && *p.stop)
         r = -ERR_CLOSED;
-    stop_signal = 0;
     return r;
 }
