@@ -726,10 +726,16 @@ static void on_stop_signal(int sig)
     replay_stop = sig;
 }
 
-/* Play to this terminal: keys when both ends are one; SIGINT/TERM/HUP end it cleanly. */
-static int play_here(struct recf *f, const struct play_opts *o)
+/*
+ * Play to this terminal (keys when both ends are one; SIGINT/TERM/HUP end it
+ * cleanly) while the whole file is verified beside it: a MODIFIED file or a
+ * WRONG KEY stops the play with the verdict.
+ */
+static int play_here(struct cli *cli, struct recf *f, const struct play_opts *o,
+                     const unsigned char *key)
 {
     struct sigaction sa, old_int, old_term, old_hup;
+    struct rec_verdict v;
     int r;
 
     memset(&sa, 0, sizeof(sa));
@@ -737,12 +743,15 @@ static int play_here(struct recf *f, const struct play_opts *o)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGHUP, &sa, &old_hup);
-    r = rec_play(f, o, STDIN_FILENO, STDOUT_FILENO, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
-                 &replay_stop);
+    r = rec_play_checked(f, o, STDIN_FILENO, STDOUT_FILENO,
+                         isatty(STDIN_FILENO) && isatty(STDOUT_FILENO), &replay_stop, key, &v);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
     replay_stop = 0;
+    if (r == -ERR_TAMPERED)
+        return cli_fail(cli, r, "%s: %s: %s; the play was stopped (run 'custos rec verify')",
+                        f->info->meta.session, rec_verdict_name(v.kind), v.why);
     return r;
 }
 
@@ -750,6 +759,8 @@ static int rec_replay(struct cli *cli, const struct args *a)
 {
     struct recf f;
     struct play_opts o = {1.0, 0, 0, true};
+    unsigned char key[32];
+    bool have = false;
     int r;
 
     if (a->val[OPT_SPEED]) {
@@ -768,15 +779,19 @@ static int rec_replay(struct cli *cli, const struct args *a)
         return cli_usage(cli, "--at must be an offset such as 90, 1:30 or 0:01:30.5");
     o.wait = !a->val[OPT_NO_WAIT];
     if ((r = open_rec(cli, a, a->pos[0], true, &f)) != 0 ||
-        (r = check_before_use(cli, a, &f)) != 0 || (r = access_note(cli, a, &f, "replay")) != 0)
+        (r = vault_key(cli, a, key, &have)) != 0 || (r = access_note(cli, a, &f, "replay")) != 0)
         goto out;
+    if (!f.closed)
+        fprintf(stderr, "custos: %s is unfinished: shown up to where it ends\n",
+                f.info->meta.session);
     if (o.at_us > f.end_us) {
         char end[40];
         offset_format(f.end_us, end, sizeof(end));
         r = cli_usage(cli, "--at is past the end of the recording (%s)", end);
         goto out;
     }
-    if ((r = play_here(&f, &o)) != 0 && r != -ERR_CLOSED)
+    if ((r = play_here(cli, &f, &o, have ? key : NULL)) != 0 && r != -ERR_CLOSED &&
+        r != -ERR_TAMPERED)
         r = cli_fail(cli, r, "%s cannot be played to its end", f.path);
 out:
     recf_close(&f);

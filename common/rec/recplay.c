@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Playing a recording with its timing to a file descriptor: pause, speed, seek, keys (blocking). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +44,15 @@ struct player {
     unsigned char key[16];
     size_t nkey;
     int in_fd, out_fd;
-    volatile sig_atomic_t *stop;
+    volatile sig_atomic_t *stop, *stop2; /* either ends the play (stop2 may be NULL) */
     struct termios saved;
     bool raw;
 };
+
+static bool stopped(const struct player *p)
+{
+    return *p->stop || (p->stop2 && *p->stop2);
+}
 
 static double now_s(void)
 {
@@ -62,7 +69,7 @@ static int put(struct player *pl, const void *p, size_t n)
     while (n) {
         ssize_t k = write(pl->out_fd, s, n);
         if (k < 0 && errno == EINTR) {
-            if (*pl->stop)
+            if (stopped(pl))
                 return -ERR_CLOSED;
             continue;
         }
@@ -296,7 +303,7 @@ static enum wait_result wait_until(struct player *p, uint64_t t)
         int timeout = -1;
         struct pollfd pfd = {p->in_fd, POLLIN, 0};
 
-        if (*p->stop)
+        if (stopped(p))
             return W_STOP;
         if (!p->paused && now >= t)
             return W_REACHED;
@@ -322,8 +329,8 @@ static enum wait_result wait_until(struct player *p, uint64_t t)
     }
 }
 
-int rec_play(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, bool keys,
-             volatile sig_atomic_t *stop)
+static int play(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, bool keys,
+                volatile sig_atomic_t *stop, volatile sig_atomic_t *stop2)
 {
     struct player p;
     const struct pev *e;
@@ -338,12 +345,13 @@ int rec_play(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, b
     p.in_fd = in_fd;
     p.out_fd = out_fd;
     p.stop = stop;
+    p.stop2 = stop2;
     p.interactive = o->wait && keys;
     if (p.interactive)
         raw_on(&p); /* a terminal only: a pipe already carries raw keys */
     if ((r = seek_to(&p, o->at_us)) != 0)
         goto out;
-    while (!p.quit && !*p.stop && (e = next_event(&p, &r))) {
+    while (!p.quit && !stopped(&p) && (e = next_event(&p, &r))) {
         if (o->wait) {
             /* a pause longer than the cap is cut to it: move the clock on */
             if (fresh && o->idle_max_us && e->t > p.last_t + o->idle_max_us &&
@@ -374,7 +382,85 @@ out:
         (void)put(&p, "\x1b[0m\r\n", 6);
     buf_fini(&p.c.data);
     free(p.c.ev);
-    if (r == 0 && *p.stop)
+    if (r == 0 && stopped(&p))
         r = -ERR_CLOSED;
+    return r;
+}
+
+int rec_play(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, bool keys,
+             volatile sig_atomic_t *stop)
+{
+    return play(f, o, in_fd, out_fd, keys, stop, NULL);
+}
+
+/* ---- playing while verifying ---------------------------------------------------------------- */
+
+struct checker {
+    const char *path;
+    const unsigned char *key;
+    volatile sig_atomic_t bad;    /* set by the checker: MODIFIED or WRONG KEY */
+    volatile sig_atomic_t cancel; /* set by the player's thread: stop reading */
+    struct rec_verdict v;
+    int err;
+};
+
+/* The whole file through the verifier, a MiB at a time, until the end or cancel. */
+static void *check_main(void *arg)
+{
+    struct checker *c = arg;
+    struct rec_verifier *ver = NULL;
+    char *piece = malloc(1u << 20);
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (!piece || fd < 0 || rec_verifier_new(c->key, &ver) != 0) {
+        c->err = -ERR_IO;
+        goto out;
+    }
+    while (!c->cancel) {
+        ssize_t n = read(fd, piece, 1u << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            c->err = n < 0 ? -ERR_IO : 0;
+            break;
+        }
+        if (rec_verifier_feed(ver, piece, (size_t)n) != 0) {
+            c->err = -ERR_NOMEM;
+            break;
+        }
+    }
+    if (!c->cancel && c->err == 0) {
+        rec_verifier_finish(ver, &c->v);
+        if (c->v.kind == REC_V_MODIFIED || c->v.kind == REC_V_WRONG_KEY)
+            c->bad = 1; /* the player looks at it between events */
+    }
+out:
+    rec_verifier_free(ver);
+    free(piece);
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+int rec_play_checked(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, bool keys,
+                     volatile sig_atomic_t *stop, const unsigned char *vault_key,
+                     struct rec_verdict *v)
+{
+    struct checker c;
+    pthread_t th;
+    int r;
+
+    memset(&c, 0, sizeof(c));
+    memset(v, 0, sizeof(*v));
+    c.path = f->path;
+    c.key = vault_key;
+    if (pthread_create(&th, NULL, check_main, &c) != 0)
+        return -ERR_INTERNAL;
+    r = play(f, o, in_fd, out_fd, keys, stop, &c.bad);
+    c.cancel = !c.bad;
+    pthread_join(th, NULL);
+    *v = c.v;
+    if (c.bad)
+        return -ERR_TAMPERED;
     return r;
 }

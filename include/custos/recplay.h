@@ -27,4 +27,15 @@ struct play_opts {
 MUST_CHECK int rec_play(struct recf *f, const struct play_opts *o, int in_fd, int out_fd, bool keys,
                         volatile sig_atomic_t *stop);
 
+/*
+ * rec_play() while a second thread verifies the whole file (under vault_key,
+ * or none): playback starts at once whatever the size, and stops with
+ * -ERR_TAMPERED (the verdict in *v) as soon as the file is found MODIFIED or
+ * of the WRONG KEY.  On return *v holds the verdict of what was verified
+ * (the verifier runs to its end unless the play was stopped).
+ */
+MUST_CHECK int rec_play_checked(struct recf *f, const struct play_opts *o, int in_fd, int out_fd,
+                                bool keys, volatile sig_atomic_t *stop,
+                                const unsigned char *vault_key, struct rec_verdict *v);
+
 #endif
