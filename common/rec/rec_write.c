@@ -827,6 +827,21 @@ int rec_writer_close(struct rec_writer *w, uint64_t t_us, uint64_t wall_us)
     return 0;
 }
 
+int rec_writer_screen(struct rec_writer *w, unsigned *cols, unsigned *rows, struct buf *out)
+{
+    struct vt *vt;
+    int r;
+
+    if ((r = usable(w)) != 0)
+        return r;
+    if ((r = fail(w, pend_flush(w))) != 0 || (r = screen(w, &vt)) != 0)
+        return r;
+    if (!vt)
+        return -ERR_NOT_FOUND;
+    vt_size(vt, cols, rows);
+    return vt_snapshot(vt, out);
+}
+
 struct buf *rec_writer_output(struct rec_writer *w)
 {
     return &w->out;

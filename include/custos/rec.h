@@ -182,6 +182,15 @@ MUST_CHECK int rec_writer_close(struct rec_writer *w, uint64_t t_us, uint64_t wa
  */
 struct buf *rec_writer_output(struct rec_writer *w);
 
+/*
+ * The screen as recorded so far (a pty session): the bytes that paint it on
+ * a reset terminal of cols x rows, appended to out — for someone who starts
+ * watching a live session.  Coalesced output is recorded first (so a chunk
+ * may end here).  -ERR_NOT_FOUND without a pty, -ERR_TOO_LONG (out's bound).
+ */
+MUST_CHECK int rec_writer_screen(struct rec_writer *w, unsigned *cols, unsigned *rows,
+                                 struct buf *out);
+
 /* Counters, for session.close and the metrics. */
 struct rec_stats {
     uint64_t chunks, checkpoints, events, in_bytes, out_bytes;

@@ -752,6 +752,42 @@ static void test_rec_varints_are_canonical(void **state)
                      -1);
 }
 
+static void test_rec_screen_for_a_watcher(void **state)
+{
+    struct keys k;
+    struct rec_meta m;
+    struct rec_writer *w;
+    struct buf snap;
+    struct vt *model, *fresh;
+    unsigned cols, rows;
+    const char *out = "\x1b[2J\x1b[H\x1b[1mtop\x1b[0m - 12:00\r\n  PID USER\r\n    1 root";
+
+    keys_make(&k);
+    meta_make(&m, &k, "s-50", true);
+    assert_int_equal(rec_writer_new(&m, NULL, k.rec_sk, &w), 0);
+    assert_int_equal(rec_writer_event(w, REC_OUT, 10, out, strlen(out)), 0); /* still coalescing */
+    buf_init(&snap, 1u << 20);
+    assert_int_equal(rec_writer_screen(w, &cols, &rows, &snap), 0);
+    assert_int_equal(cols, 80);
+    assert_int_equal(rows, 24);
+    assert_int_equal(vt_new(80, 24, &model), 0);
+    assert_int_equal(vt_feed(model, out, strlen(out)), 0);
+    assert_int_equal(vt_new(80, 24, &fresh), 0);
+    assert_int_equal(vt_feed(fresh, snap.data, snap.len), 0);
+    assert_true(vt_equal(model, fresh));
+    vt_free(model);
+    vt_free(fresh);
+    buf_fini(&snap);
+    rec_writer_free(w);
+    /* no pty, no screen */
+    meta_make(&m, &k, "s-51", false);
+    assert_int_equal(rec_writer_new(&m, NULL, k.rec_sk, &w), 0);
+    buf_init(&snap, 1u << 20);
+    assert_int_equal(rec_writer_screen(w, &cols, &rows, &snap), -ERR_NOT_FOUND);
+    buf_fini(&snap);
+    rec_writer_free(w);
+}
+
 static int teardown(void **state)
 {
     codec_thread_done();
@@ -770,6 +806,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rec_bulk_output_is_split_and_compressed, teardown),
         cmocka_unit_test_teardown(test_rec_bad_input_is_refused, teardown),
         cmocka_unit_test_teardown(test_rec_varints_are_canonical, teardown),
+        cmocka_unit_test_teardown(test_rec_screen_for_a_watcher, teardown),
     };
 
     if (secbuf_init() != 0)
