@@ -642,8 +642,10 @@ int recorder_new(uv_loop_t *loop, const struct recorder_conf *conf,
     *out = NULL;
     if (!s->session || !s->vault_key || !s->vault_sig || secbuf_len(sk) != REC_SECKEY_LEN)
         return -ERR_INVAL;
-    if (!(r = calloc(1, sizeof(*r))))
+    /* aligned as its hash states must be (crypto_generichash_state is 64-byte aligned) */
+    if (posix_memalign((void **)&r, _Alignof(struct recorder), sizeof(*r)) != 0)
         return -ERR_NOMEM;
+    memset(r, 0, sizeof(*r));
     r->loop = loop;
     r->conf = *conf;
     if (!r->conf.backlog_max)
